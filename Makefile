@@ -1,0 +1,41 @@
+# DevRooms: `make run` serves the app (local HarperDB included); `make test` runs every test.
+PORT ?= 8000
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test setup browser harperdb-stop lint
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[test]"
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
+	touch $@
+
+setup: $(BIN)/.installed node_modules/.installed
+
+# Debian's Chromium for the browser tests (`playwright install` cannot download browsers here).
+browser:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+# Local use: debug on unless the environment (or .env) says otherwise.
+run: export DJANGO_DEBUG := $(or $(DJANGO_DEBUG),true)
+run: setup
+	$(BIN)/python manage.py harperdb start
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py harperdb setup
+	@echo "DevRooms: http://127.0.0.1:$(PORT)/ . Admin account: $(BIN)/python manage.py createsuperuser"
+	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+
+test: setup browser
+	$(BIN)/python -m pytest
+
+harperdb-stop: setup
+	$(BIN)/python manage.py harperdb stop
+
+lint: setup
+	$(BIN)/ruff check .

@@ -1,0 +1,138 @@
+"""DevRooms settings: every knob comes from the environment (or `.env`) through one `env`."""
+
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env")
+
+# --- Django core --------------------------------------------------------------
+
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="") or (
+    "django-insecure-local-development-only" if DEBUG else ""
+)
+if not SECRET_KEY:
+    raise environ.ImproperlyConfigured("Set DJANGO_SECRET_KEY, or DJANGO_DEBUG=true locally.")
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "rooms",
+    "messaging",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "chatsite.urls"
+ASGI_APPLICATION = "chatsite.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
+# Daphne serves no static files itself: WhiteNoise does, straight from STATICFILES_DIRS.
+WHITENOISE_USE_FINDERS = True
+
+# --- Security -----------------------------------------------------------------
+# Behind TLS set DJANGO_SECURE=true: secure cookies, HSTS and the HTTPS redirect follow.
+
+DJANGO_SECURE = env.bool("DJANGO_SECURE", default=False)
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = DJANGO_SECURE
+CSRF_COOKIE_SECURE = DJANGO_SECURE
+SECURE_SSL_REDIRECT = DJANGO_SECURE
+SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=31536000 if DJANGO_SECURE else 0)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if DJANGO_SECURE else None
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+CSRF_TRUSTED_ORIGINS = env.list("CHAT_ALLOWED_ORIGINS", default=[])
+
+# --- Channels and scale-out ---------------------------------------------------
+
+REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL]},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# --- HarperDB -----------------------------------------------------------------
+# An empty HARPERDB_URL means "the local HarperDB this project installs and starts".
+
+HARPERDB_URL = env.str("HARPERDB_URL", default="")
+HARPERDB_USERNAME = env.str("HARPERDB_USERNAME", default="devrooms")
+HARPERDB_PASSWORD = env.str("HARPERDB_PASSWORD", default="devrooms-local")
+HARPERDB_DATABASE = env.str("HARPERDB_DATABASE", default="realtime_chat_app")
+HARPERDB_TABLE = env.str("HARPERDB_TABLE", default="messages")
+HARPERDB_TIMEOUT_SECONDS = env.float("HARPERDB_TIMEOUT_SECONDS", default=5.0)
+HARPERDB_LOCAL_ROOT = BASE_DIR / env.str("HARPERDB_LOCAL_ROOT", default="var/harperdb")
+HARPERDB_LOCAL_PORT = env.int("HARPERDB_LOCAL_PORT", default=9925)
+HARPERDB_LOCAL_HTTP_PORT = env.int("HARPERDB_LOCAL_HTTP_PORT", default=9926)
+HARPERDB_LOCAL_MQTT_PORT = env.int("HARPERDB_LOCAL_MQTT_PORT", default=9927)
+
+# --- Chat rules ---------------------------------------------------------------
+
+CHAT_ALLOW_ROOM_CREATION = env.bool("CHAT_ALLOW_ROOM_CREATION", default=True)
+CHAT_HISTORY_LIMIT = env.int("CHAT_HISTORY_LIMIT", default=100)
+CHAT_MESSAGE_MAX_LENGTH = env.int("CHAT_MESSAGE_MAX_LENGTH", default=10_000)
+CHAT_PRESENCE_GRACE_SECONDS = env.float("CHAT_PRESENCE_GRACE_SECONDS", default=2.0)
+CHAT_RATE_LIMIT = env.float("CHAT_RATE_LIMIT", default=5.0)
+CHAT_RATE_BURST = env.int("CHAT_RATE_BURST", default=10)
+CHAT_ALLOWED_ORIGINS = env.list("CHAT_ALLOWED_ORIGINS", default=[])
+CHAT_STORE_RETRY_SECONDS = env.float("CHAT_STORE_RETRY_SECONDS", default=30.0)
+CHAT_STORE_QUEUE_MAX = env.int("CHAT_STORE_QUEUE_MAX", default=10_000)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
+}

@@ -1,0 +1,58 @@
+"""Session-wide test set-up: a real HarperDB on free ports (or HARPERDB_URL when given)."""
+
+import os
+
+os.environ.setdefault("DJANGO_SECRET_KEY", "tests-only-not-secret")
+
+import pytest  # noqa: E402
+
+from messaging import harperdb, local_harperdb  # noqa: E402
+from messaging.store import harperdb_store  # noqa: E402
+
+TEST_DATABASE = "devrooms_test"
+
+
+@pytest.fixture(scope="session")
+def harperdb_server(tmp_path_factory):
+    """Connection settings of a running HarperDB for the whole session."""
+    if os.environ.get("HARPERDB_URL"):
+        yield {
+            "HARPERDB_URL": os.environ["HARPERDB_URL"],
+            "HARPERDB_USERNAME": os.environ.get("HARPERDB_USERNAME", "devrooms"),
+            "HARPERDB_PASSWORD": os.environ.get("HARPERDB_PASSWORD", "devrooms-local"),
+        }
+        return
+    server = local_harperdb.LocalHarperDB(
+        root=tmp_path_factory.mktemp("harperdb"),
+        port=local_harperdb.free_port(),
+        http_port=local_harperdb.free_port(),
+        mqtt_port=local_harperdb.free_port(),
+        username="devrooms",
+        password="test-password",
+    )
+    server.start()
+    try:
+        yield {
+            "HARPERDB_URL": server.url,
+            "HARPERDB_USERNAME": server.username,
+            "HARPERDB_PASSWORD": server.password,
+        }
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def harperdb_settings(harperdb_server, django_db_blocker):
+    """Point the project's settings at the test HarperDB and bootstrap its table once."""
+    from django.conf import settings
+
+    values = {**harperdb_server, "HARPERDB_DATABASE": TEST_DATABASE, "HARPERDB_TABLE": "messages"}
+    originals = {name: getattr(settings, name) for name in values}
+    for name, value in values.items():
+        setattr(settings, name, value)
+    harperdb.get_client.cache_clear()
+    harperdb_store().bootstrap()
+    yield values
+    for name, value in originals.items():
+        setattr(settings, name, value)
+    harperdb.get_client.cache_clear()

@@ -1,0 +1,169 @@
+"""The only module that talks to HarperDB: one method per Operations API call we use.
+
+Every call goes through one pooled `requests.Session` with explicit timeouts. HarperDB's
+own error text is carried in `HarperDBError`; a server that cannot be reached (or does not
+answer in time) raises `HarperDBUnavailable`, so callers can tell "retry later" from
+"this request is wrong".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import requests
+from django.conf import settings
+
+
+class HarperDBError(Exception):
+    """HarperDB refused an operation; `message` is HarperDB's own explanation."""
+
+    def __init__(self, message: str, *, status: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+class HarperDBUnavailable(HarperDBError):
+    """HarperDB could not be reached or did not answer within the timeout."""
+
+
+@dataclass(frozen=True)
+class InsertResult:
+    inserted: list[str]
+    skipped: list[str]
+
+
+def _already_exists(error: HarperDBError) -> bool:
+    return error.status == 400 and "already exists" in error.message
+
+
+class HarperDBClient:
+    def __init__(self, *, url: str, username: str, password: str, timeout: float = 5.0):
+        self.url = url.rstrip("/") + "/"
+        self.timeout = timeout
+        self._session = requests.Session()
+        self._session.auth = (username, password)
+        adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=32)
+        self._session.mount("http://", adapter)
+        self._session.mount("https://", adapter)
+
+    def _call(self, operation: dict[str, Any]) -> Any:
+        try:
+            response = self._session.post(
+                self.url, json=operation, timeout=(min(self.timeout, 3.0), self.timeout)
+            )
+        except requests.RequestException as exc:
+            raise HarperDBUnavailable(f"HarperDB at {self.url} is unavailable: {exc}") from exc
+        try:
+            body = response.json()
+        except ValueError:
+            body = {"error": response.text[:500]}
+        if response.status_code in (502, 503, 504):
+            raise HarperDBUnavailable(
+                f"HarperDB answered {response.status_code}", status=response.status_code
+            )
+        if response.status_code >= 400:
+            message = (body.get("error") or body.get("message")) if isinstance(body, dict) else body
+            raise HarperDBError(str(message), status=response.status_code)
+        return body
+
+    def ping(self) -> None:
+        """Raise unless HarperDB answers an authenticated request."""
+        self._call({"operation": "describe_all"})
+
+    def create_database(self, *, database: str) -> bool:
+        """Create `database`; False when it already existed."""
+        try:
+            self._call({"operation": "create_database", "database": database})
+        except HarperDBError as error:
+            if _already_exists(error):
+                return False
+            raise
+        return True
+
+    def create_table(
+        self, *, database: str, table: str, primary_key: str, attributes: list[dict[str, Any]]
+    ) -> bool:
+        """Create `table` with declared attributes; False when it already existed."""
+        try:
+            self._call(
+                {
+                    "operation": "create_table",
+                    "database": database,
+                    "table": table,
+                    "primary_key": primary_key,
+                    "attributes": attributes,
+                }
+            )
+        except HarperDBError as error:
+            if _already_exists(error):
+                return False
+            raise
+        return True
+
+    def describe_table(self, *, database: str, table: str) -> dict[str, Any]:
+        return self._call({"operation": "describe_table", "database": database, "table": table})
+
+    def insert(self, *, database: str, table: str, records: list[dict[str, Any]]) -> InsertResult:
+        """Insert records; records whose primary key exists are skipped, not overwritten."""
+        body = self._call(
+            {"operation": "insert", "database": database, "table": table, "records": records}
+        )
+        return InsertResult(
+            inserted=list(body.get("inserted_hashes") or []),
+            skipped=list(body.get("skipped_hashes") or []),
+        )
+
+    def search_by_conditions(
+        self,
+        *,
+        database: str,
+        table: str,
+        conditions: list[dict[str, Any]],
+        sort: dict[str, Any] | None = None,
+        limit: int | None = None,
+        attributes: list[str] | None = None,
+        operator: str = "and",
+    ) -> list[dict[str, Any]]:
+        """Rows matching `conditions` (values are data, never parsed as a query)."""
+        operation: dict[str, Any] = {
+            "operation": "search_by_conditions",
+            "database": database,
+            "table": table,
+            "operator": operator,
+            "get_attributes": attributes or ["*"],
+            "conditions": conditions,
+        }
+        if sort is not None:
+            operation["sort"] = sort
+        if limit is not None:
+            operation["limit"] = limit
+        return self._call(operation)
+
+    def delete(self, *, database: str, table: str, ids: list[str]) -> list[str]:
+        """Delete rows by primary key; returns the ids that were deleted."""
+        body = self._call(
+            {"operation": "delete", "database": database, "table": table, "ids": ids}
+        )
+        return list(body.get("deleted_hashes") or [])
+
+
+def local_url() -> str:
+    return f"http://127.0.0.1:{settings.HARPERDB_LOCAL_PORT}"
+
+
+def configured_url() -> str:
+    return settings.HARPERDB_URL or local_url()
+
+
+@lru_cache(maxsize=1)
+def get_client() -> HarperDBClient:
+    """The process-wide client built from settings (one pooled session)."""
+    return HarperDBClient(
+        url=configured_url(),
+        username=settings.HARPERDB_USERNAME,
+        password=settings.HARPERDB_PASSWORD,
+        timeout=settings.HARPERDB_TIMEOUT_SECONDS,
+    )

@@ -1,0 +1,254 @@
+"""Where chat messages are kept: the HarperDB table, and an in-memory twin for unit tests.
+
+A message's primary key is `<room key>|<13-digit ms>|<6-digit sequence>|<node>`: all of
+a room's messages share one key prefix and sort by time, so "the latest 100" and "the
+100 before X" are one range read on the primary index, sorted by that index, never a
+scan or sort of the room's whole history.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from django.conf import settings
+
+from messaging.harperdb import HarperDBClient, InsertResult, get_client
+
+ROOM_KEY_END = "~"  # sorts after every character used in a key's tail
+NODE = secrets.token_hex(2)  # keeps ids of several server processes apart
+
+MESSAGE_ATTRIBUTES = [
+    {"name": "id", "type": "String", "indexed": True},
+    {"name": "room", "type": "String"},
+    {"name": "username", "type": "String"},
+    {"name": "message", "type": "String"},
+    {"name": "created_ms", "type": "Float"},
+    {"name": "client_id", "type": "String"},
+    {"name": "client_key", "type": "String", "indexed": True},
+]
+
+
+def room_key(room: str) -> str:
+    """A fixed-width key for a room name of any script (never its raw text)."""
+    return hashlib.sha256(room.encode("utf-8")).hexdigest()[:24]
+
+
+def client_key(*, room: str, username: str, client_id: str) -> str:
+    """Scopes an idempotency key to its author and room, so nobody can replay another's."""
+    raw = f"{room}\x00{username.casefold()}\x00{client_id}"
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Message:
+    id: str
+    room: str
+    username: str
+    message: str
+    created_ms: int
+    client_id: str | None = None
+
+    def to_payload(self) -> dict[str, Any]:
+        """The wire shape, the same live and in history."""
+        payload: dict[str, Any] = {
+            "id": self.id,
+            "room": self.room,
+            "username": self.username,
+            "message": self.message,
+            "__createdtime__": self.created_ms,
+        }
+        if self.client_id is not None:
+            payload["client_id"] = self.client_id
+        return payload
+
+    def to_record(self) -> dict[str, Any]:
+        record: dict[str, Any] = {
+            "id": self.id,
+            "room": self.room,
+            "username": self.username,
+            "message": self.message,
+            "created_ms": self.created_ms,
+        }
+        if self.client_id is not None:
+            record["client_id"] = self.client_id
+            record["client_key"] = client_key(
+                room=self.room, username=self.username, client_id=self.client_id
+            )
+        return record
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> Message:
+        return cls(
+            id=record["id"],
+            room=record["room"],
+            username=record["username"],
+            message=record["message"],
+            created_ms=int(record["created_ms"]),
+            client_id=record.get("client_id"),
+        )
+
+
+@dataclass
+class MessageIdClock:
+    """Hands out ids in strictly increasing order per process, from the server's clock."""
+
+    _last_ms: int = 0
+    _sequence: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def next(self, room: str) -> tuple[str, int]:
+        with self._lock:
+            now = int(time.time() * 1000)
+            if now > self._last_ms:
+                self._last_ms, self._sequence = now, 0
+            else:
+                self._sequence += 1
+            created_ms, sequence = self._last_ms, self._sequence
+        return f"{room_key(room)}|{created_ms:013d}|{sequence:06d}|{NODE}", created_ms
+
+
+def message_id_in_room(message_id: str, room: str) -> bool:
+    return message_id.startswith(room_key(room) + "|")
+
+
+def _id_between(low: str, high: str) -> dict[str, Any]:
+    return {"search_attribute": "id", "search_type": "between", "search_value": [low, high]}
+
+
+class MessageStore(Protocol):
+    def bootstrap(self) -> None: ...
+    def insert(self, messages: list[Message]) -> InsertResult: ...
+    def latest(self, *, room: str, limit: int) -> list[Message]: ...
+    def before(self, *, room: str, before_id: str, limit: int) -> list[Message]: ...
+    def find_by_client_keys(self, keys: list[str]) -> dict[str, Message]: ...
+    def count_since(self, *, room: str, since_ms: int) -> int: ...
+    def delete(self, message_id: str) -> bool: ...
+
+
+class HarperDBMessageStore:
+    def __init__(self, client: HarperDBClient, *, database: str, table: str):
+        self.client = client
+        self.database = database
+        self.table = table
+
+    def bootstrap(self) -> None:
+        """Create the database and table; safe to run any number of times."""
+        self.client.create_database(database=self.database)
+        self.client.create_table(
+            database=self.database,
+            table=self.table,
+            primary_key="id",
+            attributes=MESSAGE_ATTRIBUTES,
+        )
+
+    def insert(self, messages: list[Message]) -> InsertResult:
+        return self.client.insert(
+            database=self.database,
+            table=self.table,
+            records=[message.to_record() for message in messages],
+        )
+
+    def _range(self, *, low: str, high: str, limit: int) -> list[Message]:
+        rows = self.client.search_by_conditions(
+            database=self.database,
+            table=self.table,
+            conditions=[_id_between(low, high)],
+            sort={"attribute": "id", "descending": True},
+            limit=limit,
+        )
+        return [Message.from_record(row) for row in reversed(rows)]
+
+    def latest(self, *, room: str, limit: int) -> list[Message]:
+        prefix = room_key(room) + "|"
+        return self._range(low=prefix, high=prefix + ROOM_KEY_END, limit=limit)
+
+    def before(self, *, room: str, before_id: str, limit: int) -> list[Message]:
+        # `between` includes its upper bound: ask for one more and drop `before_id` itself.
+        rows = self._range(low=room_key(room) + "|", high=before_id, limit=limit + 1)
+        return [row for row in rows if row.id != before_id][-limit:]
+
+    def find_by_client_keys(self, keys: list[str]) -> dict[str, Message]:
+        """The stored messages whose idempotency key is one of `keys`, in one request."""
+        if not keys:
+            return {}
+        rows = self.client.search_by_conditions(
+            database=self.database,
+            table=self.table,
+            conditions=[
+                {"search_attribute": "client_key", "search_type": "equals", "search_value": key}
+                for key in keys
+            ],
+            operator="or",
+        )
+        return {row["client_key"]: Message.from_record(row) for row in rows}
+
+    def count_since(self, *, room: str, since_ms: int) -> int:
+        prefix = room_key(room) + "|"
+        rows = self.client.search_by_conditions(
+            database=self.database,
+            table=self.table,
+            conditions=[_id_between(f"{prefix}{since_ms:013d}", prefix + ROOM_KEY_END)],
+            attributes=["id"],
+        )
+        return len(rows)
+
+    def delete(self, message_id: str) -> bool:
+        return bool(self.client.delete(database=self.database, table=self.table, ids=[message_id]))
+
+
+class InMemoryMessageStore:
+    """The same contract as HarperDBMessageStore, in a dict: for fast unit tests."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, Message] = {}
+        self.insert_calls = 0
+
+    def bootstrap(self) -> None:
+        return None
+
+    def insert(self, messages: list[Message]) -> InsertResult:
+        self.insert_calls += 1
+        inserted, skipped = [], []
+        for message in messages:
+            (skipped if message.id in self.rows else inserted).append(message.id)
+            self.rows.setdefault(message.id, message)
+        return InsertResult(inserted=inserted, skipped=skipped)
+
+    def _room_rows(self, room: str) -> list[Message]:
+        return sorted(
+            (row for row in self.rows.values() if message_id_in_room(row.id, room)),
+            key=lambda row: row.id,
+        )
+
+    def latest(self, *, room: str, limit: int) -> list[Message]:
+        return self._room_rows(room)[-limit:]
+
+    def before(self, *, room: str, before_id: str, limit: int) -> list[Message]:
+        return [row for row in self._room_rows(room) if row.id < before_id][-limit:]
+
+    def find_by_client_keys(self, keys: list[str]) -> dict[str, Message]:
+        wanted = set(keys)
+        found = {}
+        for row in self.rows.values():
+            if row.client_id is not None:
+                key = row.to_record()["client_key"]
+                if key in wanted:
+                    found[key] = row
+        return found
+
+    def count_since(self, *, room: str, since_ms: int) -> int:
+        return sum(1 for row in self._room_rows(room) if row.created_ms >= since_ms)
+
+    def delete(self, message_id: str) -> bool:
+        return self.rows.pop(message_id, None) is not None
+
+
+def harperdb_store() -> HarperDBMessageStore:
+    return HarperDBMessageStore(
+        get_client(), database=settings.HARPERDB_DATABASE, table=settings.HARPERDB_TABLE
+    )

@@ -1,0 +1,7 @@
+from django.urls import path
+
+from rooms import views
+
+urlpatterns = [
+    path("", views.join_page, name="join"),
+]
