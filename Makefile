@@ -13,7 +13,9 @@ $(BIN)/.installed: pyproject.toml
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
-	npm ci --ignore-scripts --no-audit --no-fund
+	# `npm ci` trips over the optional platform packages in harperdb's shrinkwrap; with an
+	# unchanged lock file `npm install` installs exactly the locked versions.
+	npm install --ignore-scripts --no-audit --no-fund
 	touch $@
 
 setup: $(BIN)/.installed node_modules/.installed
