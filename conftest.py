@@ -2,12 +2,10 @@
 
 import os
 
-os.environ.setdefault("DJANGO_SECRET_KEY", "tests-only-not-secret")
+import pytest
 
-import pytest  # noqa: E402
-
-from messaging import harperdb, local_harperdb  # noqa: E402
-from messaging.store import harperdb_store  # noqa: E402
+from messaging import harperdb, local_harperdb
+from messaging.store import harperdb_store
 
 TEST_DATABASE = "devrooms_test"
 
@@ -42,7 +40,7 @@ def harperdb_server(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def harperdb_settings(harperdb_server, django_db_blocker):
+def harperdb_settings(harperdb_server):
     """Point the project's settings at the test HarperDB and bootstrap its table once."""
     from django.conf import settings
 

@@ -12,6 +12,7 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+import realtime.handlers  # noqa: E402, F401  (registers the event handlers on sio)
 from chatsite.routing import websocket_urlpatterns  # noqa: E402
 from realtime.server import sio  # noqa: E402
 

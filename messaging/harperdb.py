@@ -24,6 +24,11 @@ class HarperDBError(Exception):
         self.message = message
         self.status = status
 
+    @property
+    def transient(self) -> bool:
+        """Worth retrying: HarperDB was unreachable or failed on its side."""
+        return isinstance(self, HarperDBUnavailable) or (self.status or 0) >= 500
+
 
 class HarperDBUnavailable(HarperDBError):
     """HarperDB could not be reached or did not answer within the timeout."""

@@ -76,10 +76,14 @@ class Message:
         }
         if self.client_id is not None:
             record["client_id"] = self.client_id
-            record["client_key"] = client_key(
-                room=self.room, username=self.username, client_id=self.client_id
-            )
+            record["client_key"] = self.idempotency_key
         return record
+
+    @property
+    def idempotency_key(self) -> str | None:
+        if self.client_id is None:
+            return None
+        return client_key(room=self.room, username=self.username, client_id=self.client_id)
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> Message:
@@ -183,7 +187,7 @@ class HarperDBMessageStore:
                 {"search_attribute": "client_key", "search_type": "equals", "search_value": key}
                 for key in keys
             ],
-            operator="or",
+            operator="or" if len(keys) > 1 else "and",
         )
         return {row["client_key"]: Message.from_record(row) for row in rows}
 
@@ -236,9 +240,8 @@ class InMemoryMessageStore:
         found = {}
         for row in self.rows.values():
             if row.client_id is not None:
-                key = row.to_record()["client_key"]
-                if key in wanted:
-                    found[key] = row
+                if row.idempotency_key in wanted:
+                    found[row.idempotency_key] = row
         return found
 
     def count_since(self, *, room: str, since_ms: int) -> int:

@@ -1,0 +1,30 @@
+"""Reading history: index-aligned range reads, run off the event loop."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from chatsite.errors import ChatError
+from messaging.services import in_harperdb_pool, message_store
+from messaging.store import Message, message_id_in_room
+
+BEFORE_NOT_IN_ROOM = "`before` must be the id of a message of your room."
+
+
+async def message_list_recent(*, room: str, limit: int | None = None) -> list[Message]:
+    """The room's latest messages, oldest first."""
+    limit = limit or settings.CHAT_HISTORY_LIMIT
+    return await in_harperdb_pool(message_store().latest, room=room, limit=limit)
+
+
+async def message_list_before(
+    *, room: str, before_id: str, limit: int
+) -> tuple[list[Message], bool]:
+    """Up to `limit` messages strictly older than `before_id`, oldest first, and whether
+    there are more before those."""
+    if not message_id_in_room(before_id, room):
+        raise ChatError("invalid_payload", BEFORE_NOT_IN_ROOM)
+    page = await in_harperdb_pool(
+        message_store().before, room=room, before_id=before_id, limit=limit + 1
+    )
+    return page[-limit:], len(page) > limit

@@ -1,0 +1,157 @@
+"""Group commit: messages are stored in batches, then delivered, in the order they arrived.
+
+One writer task drains the queue: everything that arrived while the previous write was in
+flight goes into the next batch insert, so at low load a message waits for one HarperDB
+write and under load the number of writes grows far slower than the number of messages.
+A batch that HarperDB refuses is retried with backoff until each message's own deadline;
+nothing is delivered before it is stored, so delivery order is storage order is id order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict, deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from chatsite.errors import ChatError
+from messaging.harperdb import HarperDBError
+from messaging.store import Message, MessageStore
+
+logger = logging.getLogger(__name__)
+
+STORE_UNAVAILABLE = "The message could not be stored right now; nothing was delivered. Retry it."
+RECENT_KEYS_KEPT = 20_000
+BATCH_MAX = 500
+
+
+@dataclass
+class Pending:
+    message: Message
+    done: asyncio.Future
+    deadline: float
+
+
+BlockingRunner = Callable[..., Awaitable]
+
+
+class MessageWriter:
+    def __init__(
+        self,
+        *,
+        store: MessageStore,
+        deliver: Callable[[Message], Awaitable[None]],
+        run_blocking: BlockingRunner,
+        retry_seconds: float,
+        queue_max: int,
+    ):
+        self.store = store
+        self.deliver = deliver
+        self.run_blocking = run_blocking
+        self.retry_seconds = retry_seconds
+        self.queue_max = queue_max
+        self.batches_stored = 0
+        self._queue: deque[Pending] = deque()
+        self._in_flight: dict[str, asyncio.Future] = {}
+        self._recent: OrderedDict[str, Message] = OrderedDict()
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task | None = None
+
+    def submit(self, message: Message) -> asyncio.Future:
+        """Queue a message; the future resolves to the stored message once it was delivered.
+
+        A message whose `client_id` was seen before resolves to the original instead.
+        """
+        key = message.idempotency_key
+        if key is not None:
+            if key in self._recent:
+                return _resolved(self._recent[key])
+            if key in self._in_flight:
+                return asyncio.shield(self._in_flight[key])
+        if len(self._queue) >= self.queue_max:
+            raise ChatError("unavailable", STORE_UNAVAILABLE)
+        done = asyncio.get_running_loop().create_future()
+        self._queue.append(Pending(message, done, time.monotonic() + self.retry_seconds))
+        if key is not None:
+            self._in_flight[key] = done
+        self._ensure_running()
+        self._wakeup.set()
+        return done
+
+    def _ensure_running(self) -> None:
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            while self._queue:
+                batch = [self._queue.popleft() for _ in range(min(BATCH_MAX, len(self._queue)))]
+                try:
+                    await self._store_and_deliver(batch)
+                except Exception:  # the writer must outlive any one bad batch
+                    logger.exception("storing a batch of %d messages failed", len(batch))
+                    self._fail(batch)
+
+    async def _store_and_deliver(self, batch: list[Pending]) -> None:
+        backoff = 0.05
+        while True:
+            batch = self._drop_expired(batch)
+            if not batch:
+                return
+            try:
+                originals = await self._store(batch)
+                break
+            except HarperDBError as error:
+                if not error.transient:
+                    raise
+                logger.warning("HarperDB write failed, retrying: %s", error.message)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 1.0)
+        for pending in batch:
+            original = originals.get(pending.message.idempotency_key)
+            stored = original or pending.message
+            if original is None:
+                await self.deliver(stored)
+            self._finish(pending, stored)
+
+    async def _store(self, batch: list[Pending]) -> dict[str | None, Message]:
+        """Insert the batch, leaving out messages whose client_id is already stored."""
+        keys = [p.message.idempotency_key for p in batch if p.message.idempotency_key]
+        originals = await self.run_blocking(self.store.find_by_client_keys, keys) if keys else {}
+        fresh = [p.message for p in batch if p.message.idempotency_key not in originals]
+        if fresh:
+            await self.run_blocking(self.store.insert, fresh)
+        self.batches_stored += 1
+        return originals
+
+    def _drop_expired(self, batch: list[Pending]) -> list[Pending]:
+        now = time.monotonic()
+        expired = [p for p in batch if p.deadline <= now]
+        self._fail(expired)
+        return [p for p in batch if p.deadline > now]
+
+    def _fail(self, batch: list[Pending]) -> None:
+        for pending in batch:
+            self._in_flight.pop(pending.message.idempotency_key, None)
+            if not pending.done.done():
+                pending.done.set_exception(ChatError("unavailable", STORE_UNAVAILABLE))
+
+    def _finish(self, pending: Pending, stored: Message) -> None:
+        key = pending.message.idempotency_key
+        self._in_flight.pop(key, None)
+        if key is not None:
+            self._recent[key] = stored
+            while len(self._recent) > RECENT_KEYS_KEPT:
+                self._recent.popitem(last=False)
+        if not pending.done.done():
+            pending.done.set_result(stored)
+
+
+def _resolved(message: Message) -> asyncio.Future:
+    done = asyncio.get_running_loop().create_future()
+    done.set_result(message)
+    return done

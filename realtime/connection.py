@@ -1,0 +1,81 @@
+"""Per-connection state, kept in the Socket.IO session: who this is and where they are."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from dataclasses import dataclass, field
+from http.cookies import SimpleCookie
+from importlib import import_module
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+
+SESSION_USERNAME_KEY = "devrooms_username"
+
+
+@dataclass
+class TokenBucket:
+    """`rate` events a second on average, bursts up to `burst`; rate 0 means no limit."""
+
+    rate: float
+    burst: int
+    tokens: float = 0.0
+    updated: float = field(default_factory=time.monotonic)
+
+    def __post_init__(self) -> None:
+        self.tokens = float(self.burst)
+
+    def allow(self) -> bool:
+        if self.rate <= 0:
+            return True
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+@dataclass(eq=False)
+class Connection:
+    sid: str
+    person_key: str
+    username: str | None = None
+    room: str | None = None
+    # Events of one connection are handled one after another, in the order they came.
+    turn: asyncio.Lock = field(default_factory=asyncio.Lock)
+    rate: TokenBucket = field(
+        default_factory=lambda: TokenBucket(settings.CHAT_RATE_LIMIT, settings.CHAT_RATE_BURST)
+    )
+
+
+def _session_key(environ: dict) -> str | None:
+    cookie = SimpleCookie()
+    try:
+        cookie.load(environ.get("HTTP_COOKIE", ""))
+    except Exception:  # a malformed Cookie header is the same as none
+        return None
+    morsel = cookie.get(settings.SESSION_COOKIE_NAME)
+    return morsel.value if morsel else None
+
+
+@database_sync_to_async
+def _session_username(session_key: str) -> tuple[bool, str | None]:
+    store = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    if not store.exists(session_key):
+        return False, None
+    return True, store.get(SESSION_USERNAME_KEY)
+
+
+async def connection_from_environ(sid: str, environ: dict) -> Connection:
+    """A Django session, when the browser sent a valid one, is the person's proof."""
+    session_key = _session_key(environ)
+    if session_key:
+        exists, username = await _session_username(session_key)
+        if exists:
+            digest = hashlib.sha256(session_key.encode()).hexdigest()[:32]
+            return Connection(sid=sid, person_key=f"session:{digest}", username=username)
+    return Connection(sid=sid, person_key=f"connection:{sid}")

@@ -1,0 +1,132 @@
+"""Socket.IO event handlers: check the payload, call one service, answer with the ack.
+
+Every client event goes through `client_event`, which applies the rate limit, turns the
+payload into a typed object, runs the handler in the connection's turn, and turns any
+`ChatError` into Part C's error ack plus a `chat_error` event.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from chatsite.errors import ChatError
+from messaging.selectors import message_list_before
+from messaging.services import message_post
+from realtime import events, payloads
+from realtime.connection import Connection, connection_from_environ
+from realtime.server import sio
+from rooms import services as room_services
+from rooms.selectors import roster_list
+from rooms.services import NOT_IN_ROOM
+
+logger = logging.getLogger(__name__)
+
+RATE_LIMITED = "Slow down: too many events in a short time."
+UNKNOWN_EVENT = "Unknown event."
+INTERNAL_ERROR = "Something went wrong on our side; please try again."
+
+Handler = Callable[[Connection, Any], Awaitable[Any]]
+
+
+async def _refuse(sid: str, event: str, error: ChatError) -> dict[str, Any]:
+    await sio.emit(events.CHAT_ERROR, {"event": event, **error.as_dict()}, to=sid)
+    return {"ok": False, "error": error.as_dict()}
+
+
+def client_event(event: str, parse: Callable[[tuple], Any]) -> Callable[[Handler], Handler]:
+    def register(handler: Handler) -> Handler:
+        async def dispatch(sid: str, *args: Any) -> dict[str, Any]:
+            try:
+                connection: Connection = (await sio.get_session(sid))["connection"]
+                if not connection.rate.allow():
+                    raise ChatError("rate_limited", RATE_LIMITED)
+                payload = parse(args)
+                async with connection.turn:
+                    answer = await handler(connection, payload)
+                # A handler may hand back work that need not hold up the connection's turn.
+                if inspect.isawaitable(answer):
+                    answer = await answer
+                return {"ok": True, **(answer or {})}
+            except ChatError as error:
+                return await _refuse(sid, event, error)
+            except Exception:
+                logger.exception("%s from %s failed", event, sid)
+                return await _refuse(sid, event, ChatError("internal_error", INTERNAL_ERROR))
+
+        sio.on(event, dispatch)
+        return handler
+
+    return register
+
+
+def _require_room(connection: Connection) -> str:
+    if connection.room is None:
+        raise ChatError("not_in_room", NOT_IN_ROOM)
+    return connection.room
+
+
+@sio.on("connect")
+async def connect(sid: str, environ: dict, auth: Any = None) -> None:
+    connection = await connection_from_environ(sid, environ)
+    await sio.save_session(sid, {"connection": connection})
+
+
+@sio.on("disconnect")
+async def disconnect(sid: str, *reason: Any) -> None:
+    connection: Connection = (await sio.get_session(sid))["connection"]
+    async with connection.turn:
+        await room_services.room_disconnect(connection=connection)
+
+
+@sio.on("*")
+async def unknown_event(event: str, sid: str, *args: Any) -> dict[str, Any]:
+    return await _refuse(sid, str(event)[:64], payloads.invalid(UNKNOWN_EVENT))
+
+
+@client_event(events.JOIN_ROOM, payloads.JoinRoom.parse)
+async def join_room(connection: Connection, payload: payloads.JoinRoom) -> dict[str, Any]:
+    person = await room_services.room_join(
+        connection=connection, username=payload.username, room_name=payload.room
+    )
+    return {
+        "room": person.room,
+        "username": person.username,
+        "users": roster_list(room=person.room),
+    }
+
+
+@client_event(events.SEND_MESSAGE, payloads.SendMessage.parse)
+async def send_message(connection: Connection, payload: payloads.SendMessage):
+    stored = message_post(
+        room=_require_room(connection),
+        username=connection.username,
+        text=payload.message,
+        client_id=payload.client_id,
+    )
+
+    async def ack_once_stored() -> dict[str, Any]:
+        message = await stored
+        return {"id": message.id, "__createdtime__": message.created_ms}
+
+    return ack_once_stored()
+
+
+@client_event(events.LEAVE_ROOM, payloads.LeaveRoom.parse)
+async def leave_room(connection: Connection, payload: payloads.LeaveRoom) -> None:
+    await room_services.room_leave(connection=connection)
+
+
+@client_event(events.LOAD_HISTORY, payloads.LoadHistory.parse)
+async def load_history(connection: Connection, payload: payloads.LoadHistory) -> dict[str, Any]:
+    messages, has_more = await message_list_before(
+        room=_require_room(connection), before_id=payload.before, limit=payload.limit
+    )
+    return {"messages": [message.to_payload() for message in messages], "has_more": has_more}
+
+
+@client_event(events.TYPING, payloads.Typing.parse)
+async def typing(connection: Connection, payload: payloads.Typing) -> None:
+    await room_services.room_typing(connection=connection, typing=payload.typing)

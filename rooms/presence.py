@@ -1,0 +1,122 @@
+"""Who is in which room right now, per person (several connections of one person are one entry).
+
+This is the in-process implementation: one server process holds the whole truth. Its small
+interface (`join`, `leave`, `roster`, `room_counts`, ...) is all the rest of the code uses,
+so a shared implementation for several processes can replace it without touching callers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from dataclasses import dataclass, field
+
+from chatsite.errors import ChatError
+
+USERNAME_TAKEN = "That username is already used in this room; pick another."
+
+
+@dataclass(eq=False)
+class Person:
+    """One person in one room: a roster entry, with the connections that keep it there."""
+
+    id: str
+    username: str
+    room: str
+    person_key: str
+    since: float
+    connections: set[str] = field(default_factory=set)
+    departure: asyncio.Task | None = None
+
+    def as_roster_entry(self) -> dict[str, str]:
+        return {"id": self.id, "username": self.username, "room": self.room}
+
+
+@dataclass(frozen=True)
+class JoinOutcome:
+    person: Person
+    is_new: bool
+
+
+class InProcessPresence:
+    def __init__(self) -> None:
+        self._rooms: dict[str, list[Person]] = {}
+
+    def _holder(self, room: str, username: str) -> Person | None:
+        wanted = username.casefold()
+        for person in self._rooms.get(room, []):
+            if person.username.casefold() == wanted:
+                return person
+        return None
+
+    def join(self, *, room: str, username: str, person_key: str, connection: str) -> JoinOutcome:
+        """Attach a connection to its person in `room`; refuse a username another person holds.
+
+        A person whose last connection went away moments ago (still in the grace period)
+        is the same person again, not a newcomer; for people without a Django session,
+        the one who reclaims the username in that window is taken to be them.
+        """
+        self.ensure_available(room=room, username=username, person_key=person_key)
+        holder = self._holder(room, username)
+        if holder is not None:
+            holder.person_key = person_key
+            if holder.departure is not None:
+                holder.departure.cancel()
+                holder.departure = None
+            holder.connections.add(connection)
+            return JoinOutcome(person=holder, is_new=False)
+        person = Person(
+            id=secrets.token_urlsafe(9),
+            username=username,
+            room=room,
+            person_key=person_key,
+            since=time.time(),
+            connections={connection},
+        )
+        self._rooms.setdefault(room, []).append(person)
+        return JoinOutcome(person=person, is_new=True)
+
+    def ensure_available(self, *, room: str, username: str, person_key: str) -> None:
+        """Raise `username_taken` unless this person may use `username` in `room`."""
+        holder = self._holder(room, username)
+        if holder is None or holder.person_key == person_key:
+            return
+        returning_without_session = (
+            not holder.connections
+            and holder.person_key.startswith("connection:")
+            and person_key.startswith("connection:")
+        )
+        if not returning_without_session:
+            raise ChatError("username_taken", USERNAME_TAKEN)
+
+    def detach(self, *, room: str, connection: str) -> Person | None:
+        """Take a connection out of `room`; returns its person when that was their last one."""
+        for person in self._rooms.get(room, []):
+            if connection in person.connections:
+                person.connections.discard(connection)
+                return None if person.connections else person
+        return None
+
+    def remove(self, person: Person) -> bool:
+        """Drop a person from the roster unless they came back; True when they were removed."""
+        people = self._rooms.get(person.room, [])
+        if person not in people or person.connections:
+            return False
+        people.remove(person)
+        if not people:
+            del self._rooms[person.room]
+        return True
+
+    def roster(self, *, room: str) -> list[Person]:
+        """The room's people in join order."""
+        return list(self._rooms.get(room, []))
+
+    def find(self, *, room: str, username: str) -> Person | None:
+        return self._holder(room, username)
+
+    def room_counts(self) -> dict[str, int]:
+        return {room: len(people) for room, people in self._rooms.items()}
+
+
+presence = InProcessPresence()

@@ -1,0 +1,160 @@
+"""Joining and leaving rooms, and what the room hears about it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import unicodedata
+from typing import TYPE_CHECKING
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils.text import slugify
+
+from chatsite.errors import ChatError
+from messaging.selectors import message_list_recent
+from realtime import broadcast, events
+from rooms.models import Room
+from rooms.presence import Person, presence
+from rooms.selectors import roster_list
+
+if TYPE_CHECKING:
+    from realtime.connection import Connection
+
+USERNAME_MAX_LENGTH = 32
+ROOM_NAME_MAX_LENGTH = 64
+INVALID_USERNAME = "A username is 1 to 32 characters, no control characters; ChatBot is reserved."
+INVALID_ROOM = "A room name is 1 to 64 characters without control characters."
+ROOM_NOT_FOUND = "There is no room with that name, and new rooms cannot be created here."
+ROOM_CLOSED = "This room has been closed by a moderator."
+NOT_IN_ROOM = "Join a room first."
+
+
+def _has_control_characters(text: str) -> bool:
+    return any(unicodedata.category(character) in ("Cc", "Cf", "Zl", "Zp") for character in text)
+
+
+def username_clean(raw: str) -> str:
+    """The username as it will be shown, or `invalid_username`."""
+    username = raw.strip()
+    if (
+        not 1 <= len(username) <= USERNAME_MAX_LENGTH
+        or _has_control_characters(username)
+        or username.casefold() == events.CHATBOT.casefold()
+    ):
+        raise ChatError("invalid_username", INVALID_USERNAME)
+    return username
+
+
+def room_name_clean(raw: str) -> str:
+    name = raw.strip()
+    if not 1 <= len(name) <= ROOM_NAME_MAX_LENGTH or _has_control_characters(name):
+        raise ChatError("invalid_room", INVALID_ROOM)
+    return name
+
+
+def _unique_slug(name: str) -> str:
+    base = slugify(name, allow_unicode=True)[:60] or "room"
+    slug, number = base, 1
+    while Room.objects.filter(slug=slug).exists():
+        number += 1
+        slug = f"{base}-{number}"
+    return slug
+
+
+def room_get_or_create(*, name: str) -> Room:
+    """The open room called `name` (any letter case), created when creation is allowed."""
+    name = room_name_clean(name)
+    room = Room.objects.filter(name__iexact=name).first()
+    if room is None:
+        if not settings.CHAT_ALLOW_ROOM_CREATION:
+            raise ChatError("room_not_found", ROOM_NOT_FOUND)
+        try:
+            with transaction.atomic():
+                room = Room.objects.create(name=name, slug=_unique_slug(name))
+        except IntegrityError:  # somebody created it at the same moment
+            room = Room.objects.get(name=name)
+    if room.is_closed:
+        raise ChatError("room_closed", ROOM_CLOSED)
+    return room
+
+
+async def _notice(room: str, text: str, *, to: str | None = None, skip: list[str] | None = None):
+    notice = broadcast.chatbot_notice(room, text)
+    if to is not None:
+        await broadcast.to_connection(to, events.RECEIVE_MESSAGE, notice)
+    else:
+        await broadcast.to_room(room, events.RECEIVE_MESSAGE, notice, skip=skip)
+
+
+async def room_join(*, connection: Connection, username: str, room_name: str) -> Person:
+    """Put the connection in a room (leaving its current one) and tell everybody concerned."""
+    name = room_name_clean(room_name)
+    username = connection.username or username_clean(username)
+    room = (await database_sync_to_async(room_get_or_create)(name=name)).name
+    presence.ensure_available(room=room, username=username, person_key=connection.person_key)
+    if connection.room not in (None, room):
+        await room_leave(connection=connection)
+    outcome = presence.join(
+        room=room, username=username, person_key=connection.person_key, connection=connection.sid
+    )
+    connection.room, connection.username = room, username
+    await broadcast.enter(connection.sid, room)
+    await _notice(room, events.welcome_text(username), to=connection.sid)
+    if outcome.is_new:
+        await _notice(room, events.joined_text(username), skip=[connection.sid])
+    await broadcast.to_room(room, events.CHATROOM_USERS, roster_list(room=room))
+    history = await message_list_recent(room=room)
+    await broadcast.to_connection(
+        connection.sid,
+        events.LAST_100_MESSAGES,
+        json.dumps([message.to_payload() for message in history], ensure_ascii=False),
+    )
+    return outcome.person
+
+
+async def _announce_departure(person: Person, text: str) -> None:
+    await broadcast.to_room(person.room, events.CHATROOM_USERS, roster_list(room=person.room))
+    await _notice(person.room, text)
+
+
+async def room_leave(*, connection: Connection) -> None:
+    """Take the connection out of its room; announced when it was the person's last one."""
+    room = connection.room
+    if room is None:
+        return
+    connection.room = None
+    await broadcast.leave(connection.sid, room)
+    person = presence.detach(room=room, connection=connection.sid)
+    if person is not None and presence.remove(person):
+        await _announce_departure(person, events.left_text(person.username))
+
+
+async def room_disconnect(*, connection: Connection) -> None:
+    """A connection went away: its person leaves after a grace period unless they return."""
+    room = connection.room
+    if room is None:
+        return
+    connection.room = None
+    person = presence.detach(room=room, connection=connection.sid)
+    if person is not None:
+        person.departure = asyncio.create_task(_depart_after_grace(person))
+
+
+async def _depart_after_grace(person: Person) -> None:
+    await asyncio.sleep(settings.CHAT_PRESENCE_GRACE_SECONDS)
+    person.departure = None
+    if presence.remove(person):
+        await _announce_departure(person, events.disconnected_text(person.username))
+
+
+async def room_typing(*, connection: Connection, typing: bool) -> None:
+    if connection.room is None:
+        raise ChatError("not_in_room", NOT_IN_ROOM)
+    await broadcast.to_room(
+        connection.room,
+        events.USER_TYPING,
+        {"username": connection.username, "room": connection.room, "typing": typing},
+        skip=[connection.sid],
+    )
