@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import time
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
@@ -12,7 +11,7 @@ from importlib import import_module
 from channels.db import database_sync_to_async
 from django.conf import settings
 
-SESSION_USERNAME_KEY = "devrooms_username"
+from rooms.identity import SESSION_USERNAME_KEY, connection_person_key, session_person_key
 
 
 @dataclass
@@ -76,6 +75,6 @@ async def connection_from_environ(sid: str, environ: dict) -> Connection:
     if session_key:
         exists, username = await _session_username(session_key)
         if exists:
-            digest = hashlib.sha256(session_key.encode()).hexdigest()[:32]
-            return Connection(sid=sid, person_key=f"session:{digest}", username=username)
-    return Connection(sid=sid, person_key=f"connection:{sid}")
+            person_key = session_person_key(session_key)
+            return Connection(sid=sid, person_key=person_key, username=username)
+    return Connection(sid=sid, person_key=connection_person_key(sid))

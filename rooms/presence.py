@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 
 from chatsite.errors import ChatError
+from rooms.identity import is_sessionless
 
 USERNAME_TAKEN = "That username is already used in this room; pick another."
 
@@ -84,8 +85,8 @@ class InProcessPresence:
             return
         returning_without_session = (
             not holder.connections
-            and holder.person_key.startswith("connection:")
-            and person_key.startswith("connection:")
+            and is_sessionless(holder.person_key)
+            and is_sessionless(person_key)
         )
         if not returning_without_session:
             raise ChatError("username_taken", USERNAME_TAKEN)

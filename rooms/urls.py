@@ -4,4 +4,5 @@ from rooms import views
 
 urlpatterns = [
     path("", views.join_page, name="join"),
+    path("rooms/<str:slug>/", views.chat_page, name="chat"),
 ]

@@ -1,0 +1,51 @@
+from django import forms
+from django.conf import settings
+
+from chatsite.errors import ChatError
+from rooms.models import Room
+from rooms.presence import presence
+from rooms.services import USERNAME_MAX_LENGTH, room_get_or_create, username_clean
+
+USERNAME_TAKEN_HERE = "Somebody in that room already uses this name; pick another."
+CHOOSE_A_ROOM = "Choose a room, or name a new one."
+
+
+class JoinForm(forms.Form):
+    username = forms.CharField(label="Username", max_length=USERNAME_MAX_LENGTH, strip=True)
+    room = forms.ChoiceField(label="Room", required=False)
+    new_room = forms.CharField(label="Or create a room", max_length=64, required=False)
+
+    def __init__(self, *args, person_key: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.person_key = person_key
+        self.fields["room"].choices = [("", "Choose a room")] + [
+            (room.slug, room.name) for room in Room.objects.filter(is_closed=False)
+        ]
+        if not settings.CHAT_ALLOW_ROOM_CREATION:
+            del self.fields["new_room"]
+
+    def clean_username(self) -> str:
+        try:
+            return username_clean(self.cleaned_data["username"])
+        except ChatError as error:
+            raise forms.ValidationError(error.message, code=error.code) from error
+
+    def clean(self):
+        cleaned = super().clean()
+        new_room = cleaned.get("new_room", "").strip()
+        try:
+            if new_room:
+                cleaned["chosen_room"] = room_get_or_create(name=new_room)
+            elif cleaned.get("room"):
+                cleaned["chosen_room"] = Room.objects.get(slug=cleaned["room"], is_closed=False)
+            else:
+                self.add_error("room", CHOOSE_A_ROOM)
+                return cleaned
+        except ChatError as error:
+            self.add_error("new_room" if new_room else "room", error.message)
+            return cleaned
+        username = cleaned.get("username")
+        holder = username and presence.find(room=cleaned["chosen_room"].name, username=username)
+        if holder and holder.person_key != self.person_key:
+            self.add_error("username", USERNAME_TAKEN_HERE)
+        return cleaned

@@ -1,0 +1,88 @@
+"""A python-socketio client that remembers every event it received, for end-to-end tests."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import socketio
+
+from realtime import events
+
+
+def unique_room(label: str = "room") -> str:
+    return f"{label}-{uuid.uuid4().hex[:10]}"
+
+
+class ChatClient:
+    def __init__(self, url: str):
+        self.url = url
+        self.sio = socketio.AsyncClient(reconnection=False)
+        self.received: list[tuple[str, Any]] = []
+        self._arrival = asyncio.Condition()
+        self.sio.on("*", self._record)
+
+    async def _record(self, event: str, data: Any = None) -> None:
+        async with self._arrival:
+            self.received.append((event, data))
+            self._arrival.notify_all()
+
+    async def connect(self, **options: Any) -> None:
+        await self.sio.connect(self.url, wait_timeout=10, **options)
+
+    async def disconnect(self) -> None:
+        if self.sio.connected:
+            await self.sio.disconnect()
+
+    @property
+    def sid(self) -> str:
+        return self.sio.get_sid()
+
+    async def call(self, event: str, *data: Any, timeout: float = 10) -> Any:
+        return await self.sio.call(event, *data, timeout=timeout)
+
+    async def join(self, username: str, room: str) -> dict[str, Any]:
+        ack = await self.call(events.JOIN_ROOM, {"username": username, "room": room})
+        assert ack["ok"], ack
+        return ack
+
+    async def send(self, text: str, **extra: Any) -> dict[str, Any]:
+        return await self.call(events.SEND_MESSAGE, {"message": text, **extra})
+
+    def events_named(self, event: str) -> list[Any]:
+        return [data for name, data in self.received if name == event]
+
+    def messages(self) -> list[dict[str, Any]]:
+        """Chat messages received live (ChatBot notices left out)."""
+        return [
+            m for m in self.events_named(events.RECEIVE_MESSAGE) if m["username"] != events.CHATBOT
+        ]
+
+    def notices(self) -> list[str]:
+        return [
+            m["message"]
+            for m in self.events_named(events.RECEIVE_MESSAGE)
+            if m["username"] == events.CHATBOT
+        ]
+
+    def history(self) -> list[dict[str, Any]]:
+        """The latest `last_100_messages`, parsed (it travels as a JSON string)."""
+        return json.loads(self.events_named(events.LAST_100_MESSAGES)[-1])
+
+    async def wait_for(
+        self, event: str, matching: Callable[[Any], bool] = lambda _: True, timeout: float = 5
+    ) -> Any:
+        """The first received `event` whose data matches, waiting for it if needed."""
+
+        def found():
+            return next((d for name, d in self.received if name == event and matching(d)), None)
+
+        async with self._arrival:
+            await asyncio.wait_for(self._arrival.wait_for(lambda: found() is not None), timeout)
+            return found()
+
+    def forget(self) -> None:
+        self.received.clear()
