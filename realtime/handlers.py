@@ -68,14 +68,23 @@ def _require_room(connection: Connection) -> str:
     return connection.room
 
 
+# python-socketio also dispatches a client's *event* named "connect" or "disconnect" to these
+# handlers; such forgeries are recognised (a live connection already has its state, and is
+# still connected) and refused like any unknown event.
+
+
 @sio.on("connect")
-async def connect(sid: str, environ: dict, auth: Any = None) -> None:
+async def connect(sid: str, environ: Any, auth: Any = None) -> Any:
+    if "connection" in await sio.get_session(sid):
+        return await _refuse(sid, "connect", payloads.invalid(UNKNOWN_EVENT))
     connection = await connection_from_environ(sid, environ)
     await sio.save_session(sid, {"connection": connection})
 
 
 @sio.on("disconnect")
-async def disconnect(sid: str, *reason: Any) -> None:
+async def disconnect(sid: str, *reason: Any) -> Any:
+    if sio.manager.is_connected(sid, "/"):
+        return await _refuse(sid, "disconnect", payloads.invalid(UNKNOWN_EVENT))
     connection: Connection = (await sio.get_session(sid))["connection"]
     async with connection.turn:
         await room_services.room_disconnect(connection=connection)

@@ -41,8 +41,10 @@ class ChatClient:
     def sid(self) -> str:
         return self.sio.get_sid()
 
-    async def call(self, event: str, *data: Any, timeout: float = 10) -> Any:
-        return await self.sio.call(event, *data, timeout=timeout)
+    async def call(self, event: str, *args: Any, timeout: float = 10) -> Any:
+        """Emit `event` with exactly these arguments (none, one, or several) and await the ack."""
+        data = args[0] if len(args) == 1 else tuple(args)
+        return await self.sio.call(event, data, timeout=timeout)
 
     async def join(self, username: str, room: str) -> dict[str, Any]:
         ack = await self.call(events.JOIN_ROOM, {"username": username, "room": room})
