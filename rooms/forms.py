@@ -4,22 +4,40 @@ from django.conf import settings
 from chatsite.errors import ChatError
 from rooms.models import Room
 from rooms.presence import presence
+from rooms.selectors import RoomListing, room_list_open
 from rooms.services import USERNAME_MAX_LENGTH, room_get_or_create, username_clean
 
 USERNAME_TAKEN_HERE = "Somebody in that room already uses this name; pick another."
 CHOOSE_A_ROOM = "Choose a room, or name a new one."
+CHOOSE_AN_OPEN_ROOM = "Choose one of the rooms."
+
+
+def room_choice_label(listing: RoomListing) -> str:
+    """`JavaScript · 3 online`: what the room select shows for each room."""
+    return f"{listing.room.name} · {listing.people} online"
 
 
 class JoinForm(forms.Form):
-    username = forms.CharField(label="Username", max_length=USERNAME_MAX_LENGTH, strip=True)
+    username = forms.CharField(
+        label="Username",
+        max_length=USERNAME_MAX_LENGTH,
+        strip=True,
+        widget=forms.TextInput(attrs={"autocomplete": "nickname", "autocapitalize": "none"}),
+    )
     room = forms.ChoiceField(label="Room", required=False)
-    new_room = forms.CharField(label="Or create a room", max_length=64, required=False)
+    new_room = forms.CharField(
+        label="Or create a new room",
+        max_length=64,
+        required=False,
+        help_text="Leave empty to join the room chosen above.",
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
 
     def __init__(self, *args, person_key: str, **kwargs):
         super().__init__(*args, **kwargs)
         self.person_key = person_key
         self.fields["room"].choices = [("", "Choose a room")] + [
-            (room.slug, room.name) for room in Room.objects.filter(is_closed=False)
+            (listing.room.slug, room_choice_label(listing)) for listing in room_list_open()
         ]
         if not settings.CHAT_ALLOW_ROOM_CREATION:
             del self.fields["new_room"]
@@ -39,7 +57,8 @@ class JoinForm(forms.Form):
             elif cleaned.get("room"):
                 cleaned["chosen_room"] = Room.objects.get(slug=cleaned["room"], is_closed=False)
             else:
-                self.add_error("room", CHOOSE_A_ROOM)
+                creation = "new_room" in self.fields
+                self.add_error("room", CHOOSE_A_ROOM if creation else CHOOSE_AN_OPEN_ROOM)
                 return cleaned
         except ChatError as error:
             self.add_error("new_room" if new_room else "room", error.message)

@@ -1,3 +1,5 @@
+from urllib.parse import urlencode
+
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -6,13 +8,16 @@ from django.urls import reverse
 from rooms.forms import JoinForm
 from rooms.identity import SESSION_USERNAME_KEY, session_person_key
 from rooms.models import Room
-from rooms.selectors import room_list_open
 
 
 def _person_key(request: HttpRequest) -> str:
     if not request.session.session_key:
         request.session.save()
     return session_person_key(request.session.session_key)
+
+
+def _join_url_for(room: Room) -> str:
+    return f"{reverse('join')}?{urlencode({'room': room.slug})}"
 
 
 def join_page(request: HttpRequest) -> HttpResponse:
@@ -30,19 +35,22 @@ def join_page(request: HttpRequest) -> HttpResponse:
                 "room": request.GET.get("room", ""),
             },
         )
-    return render(request, "rooms/join.html", {"form": form, "rooms": room_list_open()})
+    return render(request, "rooms/join.html", {"form": form})
 
 
 def chat_page(request: HttpRequest, slug: str) -> HttpResponse:
+    """The room itself; without a username, the join page with this room chosen."""
     room = get_object_or_404(Room, slug=slug, is_closed=False)
     username = request.session.get(SESSION_USERNAME_KEY)
     if not username:
-        return redirect(f"{reverse('join')}?room={room.slug}")
+        return redirect(_join_url_for(room))
     config = {
         "room": room.name,
         "username": username,
         "messageMaxLength": settings.CHAT_MESSAGE_MAX_LENGTH,
+        "historyLimit": settings.CHAT_HISTORY_LIMIT,
         "joinUrl": reverse("join"),
+        "changeNameUrl": _join_url_for(room),
     }
     return render(
         request, "rooms/chat.html", {"room": room, "username": username, "config": config}

@@ -1,0 +1,67 @@
+// The socket.io connection to the chat: joins the room on every (re)connect, reports its
+// state, and never sends room events while it is not in the room (socket.io would buffer
+// them and deliver them before the join).
+
+/* global io */
+
+export const CHATBOT = "ChatBot";
+
+export function openConnection({ room, username, on, onState, onJoined, onJoinRefused }) {
+  const socket = io({ transports: ["websocket", "polling"] });
+  let joined = false;
+  let hasJoinedBefore = false;
+  let closed = false;
+
+  for (const [event, handler] of Object.entries(on)) socket.on(event, handler);
+
+  socket.on("connect", async () => {
+    onState("joining");
+    let ack;
+    try {
+      ack = await socket.timeout(10000).emitWithAck("join_room", { username, room });
+    } catch {
+      socket.disconnect().connect(); // no answer: start over with a fresh connection
+      return;
+    }
+    if (!ack.ok) {
+      onState("refused");
+      onJoinRefused(ack.error);
+      return;
+    }
+    joined = true;
+    onState("connected");
+    onJoined(ack);
+    hasJoinedBefore = true;
+  });
+
+  socket.on("disconnect", (reason) => {
+    joined = false;
+    if (closed) return;
+    onState("reconnecting");
+    // After a server-side disconnect socket.io does not reconnect by itself.
+    if (reason === "io server disconnect") socket.connect();
+  });
+  socket.io.on("reconnect_attempt", () => onState("reconnecting"));
+  socket.on("connect_error", () => onState(hasJoinedBefore ? "reconnecting" : "connecting"));
+
+  return {
+    get joined() {
+      return joined && socket.connected;
+    },
+    /** Emit a room event and wait for its ack; rejects when not in the room or on timeout. */
+    request(event, data, timeoutMs = 10000) {
+      if (!this.joined) return Promise.reject(new Error("not connected"));
+      return socket.timeout(timeoutMs).emitWithAck(event, data);
+    },
+    /** Fire-and-forget room event, dropped while not in the room. */
+    send(event, data) {
+      if (this.joined) socket.emit(event, data);
+    },
+    close() {
+      closed = true;
+      joined = false;
+      socket.disconnect();
+      onState("closed");
+    },
+  };
+}
