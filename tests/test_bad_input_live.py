@@ -7,7 +7,7 @@ import socketio
 
 from realtime import events
 from tests.chat_client import unique_room
-from tests.conftest import start_chat_server
+from tests.live_server import start_chat_server
 
 
 def _deep(levels: int):

@@ -4,6 +4,7 @@ import asyncio
 
 from realtime import events
 from tests.chat_client import unique_room
+from tests.live_server import browser_session
 
 
 async def test_joiner_is_welcomed_then_gets_the_roster_then_the_history(connect):
@@ -185,3 +186,46 @@ async def test_a_reconnect_within_the_grace_period_is_not_announced(connect):
     assert ack["users"][1]["id"] == first["id"]
     await asyncio.sleep(1.0)
     assert ana.notices() == ["Welcome Ana", "Bob has joined the chat room"]
+
+
+async def test_a_person_with_two_tabs_is_listed_once_and_announced_once(connect, chat_server):
+    room = unique_room()
+    cookie = browser_session(chat_server.url, "Ana", room)
+    bob = await connect()
+    await bob.join("Bob", room)
+    first_tab = await connect(headers={"Cookie": cookie})
+    second_tab = await connect(headers={"Cookie": cookie})
+    await first_tab.join("ignored: the session decides", room)
+    ack = await second_tab.join("Ana", room)
+    assert [u["username"] for u in ack["users"]] == ["Bob", "Ana"]
+    await first_tab.disconnect()
+    await asyncio.sleep(1.0)
+    assert bob.notices().count("Ana has joined the chat room") == 1
+    assert not any("Ana has" in text and "joined" not in text for text in bob.notices())
+    await second_tab.call(events.LEAVE_ROOM, {})
+    await bob.wait_for(events.RECEIVE_MESSAGE, lambda m: m["message"] == "Ana has left the chat")
+
+
+async def test_a_page_refresh_within_the_grace_period_is_not_announced(connect, chat_server):
+    room = unique_room()
+    cookie = browser_session(chat_server.url, "Ana", room)
+    bob = await connect()
+    await bob.join("Bob", room)
+    before = await connect(headers={"Cookie": cookie})
+    await before.join("Ana", room)
+    await before.disconnect()
+    after = await connect(headers={"Cookie": cookie})
+    await after.join("Ana", room)
+    await asyncio.sleep(1.0)
+    assert bob.notices() == ["Welcome Bob", "Ana has joined the chat room"]
+
+
+async def test_a_session_username_cannot_be_taken_by_a_connection_without_it(connect, chat_server):
+    room = unique_room()
+    cookie = browser_session(chat_server.url, "Ana", room)
+    ana = await connect(headers={"Cookie": cookie})
+    await ana.join("Ana", room)
+    await ana.disconnect()
+    impostor = await connect()
+    ack = await impostor.call(events.JOIN_ROOM, {"username": "Ana", "room": room})
+    assert ack["error"]["code"] == "username_taken"

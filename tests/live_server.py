@@ -1,0 +1,106 @@
+"""DevRooms under Daphne on a free port, against the test HarperDB, as a browser sees it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+from messaging.local_harperdb import free_port
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class ChatServer:
+    url: str
+    process: subprocess.Popen
+    environment: dict[str, str]
+    log_file: Path
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def log(self) -> str:
+        return self.log_file.read_text(errors="replace")
+
+
+def start_chat_server(folder: Path, harperdb_settings: dict, **overrides: str) -> ChatServer:
+    """Migrate a fresh SQLite database and start Daphne on a free port; wait until it answers."""
+    folder.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    environment = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "chatsite.settings",
+        "DJANGO_SECRET_KEY": "end-to-end-tests-only",
+        "DJANGO_DEBUG": "false",
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "DATABASE_URL": f"sqlite:///{folder / 'db.sqlite3'}",
+        "CHAT_PRESENCE_GRACE_SECONDS": "0.5",
+        "CHAT_RATE_LIMIT": "0",
+        **{name: str(value) for name, value in harperdb_settings.items()},
+        **overrides,
+    }
+    python = sys.executable
+    subprocess.run(
+        [python, "manage.py", "migrate", "--noinput", "-v", "0"],
+        cwd=PROJECT_DIR,
+        env=environment,
+        check=True,
+    )
+    log_file = folder / "daphne.log"
+    with open(log_file, "wb") as log:
+        process = subprocess.Popen(
+            [
+                python,
+                "-m",
+                "daphne",
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "chatsite.asgi:application",
+            ],
+            cwd=PROJECT_DIR,
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    server = ChatServer(f"http://127.0.0.1:{port}", process, environment, log_file)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"{server.url}/socket.io/?EIO=4&transport=polling", timeout=1).ok:
+                return server
+        except requests.ConnectionError:
+            time.sleep(0.1)
+        if process.poll() is not None:
+            break
+    server.stop()
+    raise RuntimeError(f"DevRooms did not start:\n{server.log()}")
+
+
+def browser_session(server_url: str, username: str, room: str) -> str:
+    """Join through the join page, as a browser does; returns the Django session cookie."""
+    http = requests.Session()
+    page = http.get(f"{server_url}/", timeout=5)
+    token = http.cookies["csrftoken"]
+    response = http.post(
+        f"{server_url}/",
+        data={"csrfmiddlewaretoken": token, "username": username, "new_room": room},
+        headers={"Referer": f"{server_url}/"},
+        timeout=5,
+        allow_redirects=False,
+    )
+    assert page.ok and response.status_code == 302, response.text[:500]
+    return f"sessionid={http.cookies['sessionid']}"

@@ -1,0 +1,38 @@
+"""The stock JavaScript socket.io-client v4, used as the original app's clients used it."""
+
+import asyncio
+import json
+from pathlib import Path
+
+from tests.chat_client import unique_room
+
+SCRIPT = Path(__file__).parent / "js" / "original_client.cjs"
+
+
+async def test_an_original_node_client_joins_sends_receives_and_reads_history(chat_server):
+    room = unique_room("node")
+    process = await asyncio.create_subprocess_exec(
+        "node",
+        str(SCRIPT),
+        chat_server.url,
+        room,
+        cwd=SCRIPT.parent.parent.parent,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    output, _ = await asyncio.wait_for(process.communicate(), timeout=30)
+    report = json.loads(output)
+    assert report["errors"] == []
+    assert report["transport"] == "websocket"
+    ana_texts = [m["message"] for m in report["ana"]["messages"]]
+    assert ana_texts == [
+        "Welcome Ana",
+        "hello from node",
+        "Bob has joined the chat room",
+        "hi Ana",
+        "Bob has left the chat",
+    ]
+    [from_history] = report["bob"]["history"]
+    sent = next(m for m in report["ana"]["messages"] if m["message"] == "hello from node")
+    assert {key: from_history[key] for key in sent} == sent
+    assert sent["username"] == "Ana" and sent["room"] == room
+    assert [u["username"] for u in report["ana"]["users"][-1]] == ["Ana"]
