@@ -10,7 +10,8 @@ django_asgi_app = get_asgi_application()
 import socketio  # noqa: E402
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from channels.security.websocket import OriginValidator  # noqa: E402
+from django.conf import settings  # noqa: E402
 
 import realtime.handlers  # noqa: E402, F401  (registers the event handlers on sio)
 from chatsite.routing import websocket_urlpatterns  # noqa: E402
@@ -19,8 +20,9 @@ from realtime.server import sio  # noqa: E402
 channels_application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+        "websocket": OriginValidator(
+            AuthMiddlewareStack(URLRouter(websocket_urlpatterns)),
+            [*settings.ALLOWED_HOSTS, *settings.CHAT_ALLOWED_ORIGINS],
         ),
     }
 )

@@ -27,6 +27,8 @@ class LocalHarperDBError(Exception):
 
 def port_is_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # As a server would bind it: connections of a just-stopped server may linger in TIME_WAIT.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:
@@ -107,7 +109,7 @@ class LocalHarperDB:
 
     def _spawn(self) -> None:
         if not EXECUTABLE.exists():
-            raise LocalHarperDBError(f"{EXECUTABLE} is missing: run `npm ci` first.")
+            raise LocalHarperDBError(f"{EXECUTABLE} is missing: run `make setup` first.")
         for port in (self.port, self.http_port, self.mqtt_port):
             if not port_is_free(port):
                 raise LocalHarperDBError(

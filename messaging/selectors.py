@@ -5,16 +5,25 @@ from __future__ import annotations
 from django.conf import settings
 
 from chatsite.errors import ChatError
+from messaging.harperdb import HarperDBError
 from messaging.services import in_harperdb_pool, message_store
 from messaging.store import Message, message_id_in_room
 
 BEFORE_NOT_IN_ROOM = "`before` must be the id of a message of your room."
+HISTORY_UNAVAILABLE = "Chat history cannot be read right now; please try again shortly."
+
+
+async def _read(function, **arguments) -> list[Message]:
+    try:
+        return await in_harperdb_pool(function, **arguments)
+    except HarperDBError as error:
+        raise ChatError("unavailable", HISTORY_UNAVAILABLE) from error
 
 
 async def message_list_recent(*, room: str, limit: int | None = None) -> list[Message]:
     """The room's latest messages, oldest first."""
     limit = limit or settings.CHAT_HISTORY_LIMIT
-    return await in_harperdb_pool(message_store().latest, room=room, limit=limit)
+    return await _read(message_store().latest, room=room, limit=limit)
 
 
 async def message_list_before(
@@ -24,7 +33,5 @@ async def message_list_before(
     there are more before those."""
     if not message_id_in_room(before_id, room):
         raise ChatError("invalid_payload", BEFORE_NOT_IN_ROOM)
-    page = await in_harperdb_pool(
-        message_store().before, room=room, before_id=before_id, limit=limit + 1
-    )
+    page = await _read(message_store().before, room=room, before_id=before_id, limit=limit + 1)
     return page[-limit:], len(page) > limit

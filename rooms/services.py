@@ -105,13 +105,25 @@ async def room_join(*, connection: Connection, username: str, room_name: str) ->
     if outcome.is_new:
         await _notice(room, events.joined_text(username), skip=[connection.sid])
     await broadcast.to_room(room, events.CHATROOM_USERS, roster_list(room=room))
-    history = await message_list_recent(room=room)
+    await _send_history(connection.sid, room)
+    return outcome.person
+
+
+async def _send_history(connection: str, room: str) -> None:
+    """The joiner's `last_100_messages`; while HarperDB is down the join still stands, and the
+    joiner is told that history is missing instead."""
+    try:
+        history = await message_list_recent(room=room)
+    except ChatError as error:
+        await broadcast.to_connection(
+            connection, events.CHAT_ERROR, {"event": events.JOIN_ROOM, **error.as_dict()}
+        )
+        return
     await broadcast.to_connection(
-        connection.sid,
+        connection,
         events.LAST_100_MESSAGES,
         json.dumps([message.to_payload() for message in history], ensure_ascii=False),
     )
-    return outcome.person
 
 
 async def _announce_departure(person: Person, text: str) -> None:
