@@ -18,13 +18,50 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 @dataclass
 class ChatServer:
-    url: str
-    process: subprocess.Popen
+    port: int
     environment: dict[str, str]
     log_file: Path
+    process: subprocess.Popen | None = None
 
-    def stop(self) -> None:
-        self.process.terminate()
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        """Start Daphne (again, on the same port and database) and wait until it answers."""
+        with open(self.log_file, "ab") as log:
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "daphne",
+                    "-b",
+                    "127.0.0.1",
+                    "-p",
+                    str(self.port),
+                    "chatsite.asgi:application",
+                ],
+                cwd=PROJECT_DIR,
+                env=self.environment,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and self.process.poll() is None:
+            try:
+                if requests.get(f"{self.url}/socket.io/?EIO=4&transport=polling", timeout=1).ok:
+                    return
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"DevRooms did not start:\n{self.log()}")
+
+    def stop(self, *, crash: bool = False) -> None:
+        """Stop the server: politely, or at once as if it crashed."""
+        if crash:
+            self.process.kill()
+        else:
+            self.process.terminate()
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
@@ -38,7 +75,6 @@ class ChatServer:
 def start_chat_server(folder: Path, harperdb_settings: dict, **overrides: str) -> ChatServer:
     """Migrate a fresh SQLite database and start Daphne on a free port; wait until it answers."""
     folder.mkdir(parents=True, exist_ok=True)
-    port = free_port()
     environment = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "chatsite.settings",
@@ -51,43 +87,15 @@ def start_chat_server(folder: Path, harperdb_settings: dict, **overrides: str) -
         **{name: str(value) for name, value in harperdb_settings.items()},
         **overrides,
     }
-    python = sys.executable
     subprocess.run(
-        [python, "manage.py", "migrate", "--noinput", "-v", "0"],
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
         cwd=PROJECT_DIR,
         env=environment,
         check=True,
     )
-    log_file = folder / "daphne.log"
-    with open(log_file, "wb") as log:
-        process = subprocess.Popen(
-            [
-                python,
-                "-m",
-                "daphne",
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(port),
-                "chatsite.asgi:application",
-            ],
-            cwd=PROJECT_DIR,
-            env=environment,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    server = ChatServer(f"http://127.0.0.1:{port}", process, environment, log_file)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"{server.url}/socket.io/?EIO=4&transport=polling", timeout=1).ok:
-                return server
-        except requests.ConnectionError:
-            time.sleep(0.1)
-        if process.poll() is not None:
-            break
-    server.stop()
-    raise RuntimeError(f"DevRooms did not start:\n{server.log()}")
+    server = ChatServer(port=free_port(), environment=environment, log_file=folder / "daphne.log")
+    server.start()
+    return server
 
 
 def browser_session(server_url: str, username: str, room: str) -> str:
