@@ -71,8 +71,8 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
-# Daphne serves no static files itself: WhiteNoise does, straight from STATICFILES_DIRS.
+# Only for `collectstatic` in a deployment; WhiteNoise serves straight from STATICFILES_DIRS.
+STATIC_ROOT = env.str("DJANGO_STATIC_ROOT", default="") or None
 WHITENOISE_USE_FINDERS = True
 
 # --- Security -----------------------------------------------------------------

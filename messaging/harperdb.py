@@ -147,8 +147,23 @@ class HarperDBClient:
             operation["limit"] = limit
         return self._call(operation)
 
+    def search_by_id(
+        self, *, database: str, table: str, ids: list[str], attributes: list[str] | None = None
+    ) -> list[dict[str, Any]]:
+        """The rows with these primary keys (missing ones are simply absent)."""
+        return self._call(
+            {
+                "operation": "search_by_id",
+                "database": database,
+                "table": table,
+                "ids": ids,
+                "get_attributes": attributes or ["*"],
+            }
+        )
+
     def delete(self, *, database: str, table: str, ids: list[str]) -> list[str]:
-        """Delete rows by primary key; returns the ids that were deleted."""
+        """Delete rows by primary key. HarperDB lists every id asked for as deleted, whether
+        it existed or not."""
         body = self._call(
             {"operation": "delete", "database": database, "table": table, "ids": ids}
         )

@@ -202,7 +202,14 @@ class HarperDBMessageStore:
         return len(rows)
 
     def delete(self, message_id: str) -> bool:
-        return bool(self.client.delete(database=self.database, table=self.table, ids=[message_id]))
+        """Delete one message; False when there was no such message."""
+        found = self.client.search_by_id(
+            database=self.database, table=self.table, ids=[message_id], attributes=["id"]
+        )
+        if not found:
+            return False
+        self.client.delete(database=self.database, table=self.table, ids=[message_id])
+        return True
 
 
 class InMemoryMessageStore:

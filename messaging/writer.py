@@ -113,10 +113,19 @@ class MessageWriter:
                 backoff = min(backoff * 2, 1.0)
         for pending in batch:
             original = originals.get(pending.message.idempotency_key)
+            # An earlier attempt of this very batch may have landed although its answer was lost.
+            is_new = original is None or original.id == pending.message.id
             stored = original or pending.message
-            if original is None:
-                await self.deliver(stored)
+            if is_new:
+                await self._deliver(stored)
             self._finish(pending, stored)
+
+    async def _deliver(self, message: Message) -> None:
+        """Deliver a stored message; a failure here must not undo the store or stop the batch."""
+        try:
+            await self.deliver(message)
+        except Exception:
+            logger.exception("delivering message %s failed", message.id)
 
     async def _store(self, batch: list[Pending]) -> dict[str | None, Message]:
         """Insert the batch, leaving out messages whose client_id is already stored."""

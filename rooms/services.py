@@ -15,7 +15,7 @@ from django.utils.text import slugify
 from chatsite.errors import ChatError
 from messaging.selectors import message_list_recent
 from realtime import broadcast, events
-from rooms.models import Room
+from rooms.models import Room, room_name_key
 from rooms.presence import Person, presence
 from rooms.selectors import roster_list
 
@@ -28,6 +28,7 @@ INVALID_USERNAME = "A username is 1 to 32 characters, no control characters; Cha
 INVALID_ROOM = "A room name is 1 to 64 characters without control characters."
 ROOM_NOT_FOUND = "There is no room with that name, and new rooms cannot be created here."
 ROOM_CLOSED = "This room has been closed by a moderator."
+ROOM_BUSY = "That room could not be created just now; please try again."
 NOT_IN_ROOM = "Join a room first."
 
 
@@ -64,20 +65,29 @@ def _unique_slug(name: str) -> str:
 
 
 def room_get_or_create(*, name: str) -> Room:
-    """The open room called `name` (any letter case), created when creation is allowed."""
+    """The room called `name` (in any letter case), created when creation is allowed."""
     name = room_name_clean(name)
-    room = Room.objects.filter(name__iexact=name).first()
+    room = Room.objects.filter(name_key=room_name_key(name)).first()
     if room is None:
         if not settings.CHAT_ALLOW_ROOM_CREATION:
             raise ChatError("room_not_found", ROOM_NOT_FOUND)
-        try:
-            with transaction.atomic():
-                room = Room.objects.create(name=name, slug=_unique_slug(name))
-        except IntegrityError:  # somebody created it at the same moment
-            room = Room.objects.get(name=name)
+        room = _room_create(name)
     if room.is_closed:
         raise ChatError("room_closed", ROOM_CLOSED)
     return room
+
+
+def _room_create(name: str) -> Room:
+    for _attempt in range(3):
+        try:
+            with transaction.atomic():
+                return Room.objects.create(name=name, slug=_unique_slug(name))
+        except IntegrityError:
+            # Somebody created it (or took the slug) at the same moment: theirs is ours.
+            existing = Room.objects.filter(name_key=room_name_key(name)).first()
+            if existing is not None:
+                return existing
+    raise ChatError("invalid_room", ROOM_BUSY)
 
 
 async def _notice(room: str, text: str, *, to: str | None = None, skip: list[str] | None = None):

@@ -5,7 +5,6 @@ import uuid
 import pytest
 
 from messaging.store import (
-    HarperDBMessageStore,
     InMemoryMessageStore,
     Message,
     MessageIdClock,
@@ -152,13 +151,5 @@ def test_paging_back_from_a_deleted_message_still_finds_the_older_ones(store, ro
     assert store.before(room=room, before_id=messages[4].id, limit=3) == messages[1:4]
 
 
-def test_deleting_a_message_that_is_not_there_reports_false(store, room, request):
-    if isinstance(store, HarperDBMessageStore):
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="HarperDB's delete lists every requested id in deleted_hashes, "
-                "whether the record existed or not",
-            )
-        )
+def test_deleting_a_message_that_is_not_there_reports_false(store, room):
     assert store.delete(make_message(room).id) is False

@@ -233,12 +233,6 @@ async def test_the_writer_keeps_going_after_a_refused_write(start_writer, delive
     assert delivered == [message]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="writer.py _store_and_deliver: a retry finds the batch's own rows by client_id "
-    "(written by the attempt whose answer was lost) and takes them for earlier duplicates, "
-    "so they are acked but never delivered",
-)
 async def test_a_write_that_landed_but_whose_answer_was_lost_is_still_delivered_once(
     start_writer, delivered, room
 ):

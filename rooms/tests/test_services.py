@@ -4,7 +4,7 @@ from contextlib import contextmanager
 from types import SimpleNamespace
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils.text import slugify
 
 from chatsite.errors import ChatError
@@ -89,12 +89,6 @@ def test_an_existing_room_is_found_in_any_letter_case(name):
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(
-    connection.vendor == "sqlite",
-    strict=True,
-    reason="rooms/services.py room_get_or_create: name__iexact on SQLite folds ASCII letters "
-    "only, so 'Café' and 'CAFÉ' become two rooms",
-)
 def test_a_room_with_a_non_ascii_name_is_found_in_any_letter_case():
     created = room_get_or_create(name="Café")
     assert room_get_or_create(name="CAFÉ") == created
@@ -180,12 +174,6 @@ def test_a_room_created_by_someone_else_at_the_same_moment_is_that_room(monkeypa
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(
-    strict=True,
-    reason="rooms/services.py room_get_or_create: nothing makes names unique regardless of "
-    "case, so 'rust' racing 'Rust' becomes a second room (or, when both computed the same "
-    "slug, Room.objects.get(name=name) raises DoesNotExist)",
-)
 def test_a_room_created_by_someone_else_at_the_same_moment_in_other_letter_case_is_that_room(
     monkeypatch,
 ):
