@@ -48,6 +48,7 @@ class HarperDBClient:
     def __init__(self, *, url: str, username: str, password: str, timeout: float = 5.0):
         self.url = url.rstrip("/") + "/"
         self.timeout = timeout
+        self.requests_sent = 0  # for benchmarks: how many operations reached the wire
         self._session = requests.Session()
         self._session.auth = (username, password)
         adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=32)
@@ -55,6 +56,7 @@ class HarperDBClient:
         self._session.mount("https://", adapter)
 
     def _call(self, operation: dict[str, Any]) -> Any:
+        self.requests_sent += 1
         try:
             response = self._session.post(
                 self.url, json=operation, timeout=(min(self.timeout, 3.0), self.timeout)
