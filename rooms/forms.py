@@ -34,7 +34,7 @@ class JoinForm(forms.Form):
     )
 
     def __init__(self, *args, person_key: str, **kwargs):
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, label_suffix="", **kwargs)
         self.person_key = person_key
         self.fields["room"].choices = [("", "Choose a room")] + [
             (listing.room.slug, room_choice_label(listing)) for listing in room_list_open()

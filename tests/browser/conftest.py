@@ -40,6 +40,7 @@ async def open_page(browser, chat_server):
 
     async def open_one(**context_options) -> Page:
         context = await browser.new_context(base_url=chat_server.url, **context_options)
+        context.set_default_timeout(10_000)
         contexts.append(context)
         return await context.new_page()
 
