@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.conf import settings
 
 from chatsite.errors import ChatError
@@ -35,3 +37,26 @@ async def message_list_before(
         raise ChatError("invalid_payload", BEFORE_NOT_IN_ROOM)
     page = await _read(message_store().before, room=room, before_id=before_id, limit=limit + 1)
     return page[-limit:], len(page) > limit
+
+
+@dataclass(frozen=True)
+class RoomMessageStats:
+    total: int
+    last_hour: int
+    last_message_ms: int | None
+
+
+def message_room_stats(*, room: str, now_ms: int) -> RoomMessageStats:
+    """Counts for the admin's live view (synchronous: the admin's views are)."""
+    store = message_store()
+    latest = store.latest(room=room, limit=1)
+    return RoomMessageStats(
+        total=store.count_since(room=room, since_ms=0),
+        last_hour=store.count_since(room=room, since_ms=now_ms - 3_600_000),
+        last_message_ms=latest[0].created_ms if latest else None,
+    )
+
+
+def message_list_latest(*, room: str, limit: int) -> list[Message]:
+    """The room's latest messages, oldest first (synchronous, for the admin)."""
+    return message_store().latest(room=room, limit=limit)

@@ -9,9 +9,16 @@ from functools import lru_cache, partial
 from django.conf import settings
 
 from chatsite.errors import ChatError
-from messaging.store import Message, MessageIdClock, MessageStore, harperdb_store
+from messaging.store import (
+    Message,
+    MessageIdClock,
+    MessageStore,
+    harperdb_store,
+    message_id_in_room,
+)
 from messaging.writer import MessageWriter
 from realtime import broadcast, events
+from rooms.live_feed import live_message_deleted, live_message_posted
 
 MESSAGE_EMPTY = "A message needs some text."
 MESSAGE_TOO_LONG = "A message can be at most {limit} characters long."
@@ -34,6 +41,7 @@ def message_store() -> MessageStore:
 
 async def _deliver(message: Message) -> None:
     await broadcast.to_room(message.room, events.RECEIVE_MESSAGE, message.to_payload())
+    await live_message_posted(message)
 
 
 _writers: dict[asyncio.AbstractEventLoop, MessageWriter] = {}
@@ -78,3 +86,32 @@ def message_post(*, room: str, username: str, text: str, client_id: str | None) 
         client_id=client_id,
     )
     return message_writer().submit(message)
+
+
+async def message_delete(*, room: str, message_id: str) -> bool:
+    """A moderator removes a message: gone from history, and dropped from every open page."""
+    if not message_id_in_room(message_id, room):
+        return False
+    if not await in_harperdb_pool(message_store().delete, message_id):
+        return False
+    await broadcast.to_room(room, events.MESSAGE_DELETED, {"id": message_id, "room": room})
+    await live_message_deleted(room, message_id)
+    return True
+
+
+HISTORY_MOVE_BATCH = 500
+
+
+async def message_history_move(*, old_room: str, new_room: str) -> int:
+    """Move a renamed room's history to its new name, keeping ids' order and times.
+
+    Each batch is copied before the originals are deleted, so a failure part way loses
+    nothing, and running it again finishes the job (copies already there are skipped).
+    """
+    store = message_store()
+    moved = 0
+    while batch := await in_harperdb_pool(store.latest, room=old_room, limit=HISTORY_MOVE_BATCH):
+        await in_harperdb_pool(store.insert, [message.moved_to(new_room) for message in batch])
+        await in_harperdb_pool(store.delete_many, [message.id for message in batch])
+        moved += len(batch)
+    return moved

@@ -12,7 +12,7 @@ import hashlib
 import secrets
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from django.conf import settings
@@ -85,6 +85,11 @@ class Message:
             return None
         return client_key(room=self.room, username=self.username, client_id=self.client_id)
 
+    def moved_to(self, room: str) -> Message:
+        """The same message in another room (after a rename): same time, same order."""
+        tail = self.id.split("|", 1)[1]
+        return replace(self, id=f"{room_key(room)}|{tail}", room=room)
+
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> Message:
         return cls(
@@ -132,6 +137,7 @@ class MessageStore(Protocol):
     def find_by_client_keys(self, keys: list[str]) -> dict[str, Message]: ...
     def count_since(self, *, room: str, since_ms: int) -> int: ...
     def delete(self, message_id: str) -> bool: ...
+    def delete_many(self, message_ids: list[str]) -> None: ...
 
 
 class HarperDBMessageStore:
@@ -208,8 +214,11 @@ class HarperDBMessageStore:
         )
         if not found:
             return False
-        self.client.delete(database=self.database, table=self.table, ids=[message_id])
+        self.delete_many([message_id])
         return True
+
+    def delete_many(self, message_ids: list[str]) -> None:
+        self.client.delete(database=self.database, table=self.table, ids=message_ids)
 
 
 class InMemoryMessageStore:
@@ -256,6 +265,10 @@ class InMemoryMessageStore:
 
     def delete(self, message_id: str) -> bool:
         return self.rows.pop(message_id, None) is not None
+
+    def delete_many(self, message_ids: list[str]) -> None:
+        for message_id in message_ids:
+            self.rows.pop(message_id, None)
 
 
 def harperdb_store() -> HarperDBMessageStore:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from realtime import events
 from realtime.server import sio
+
+if TYPE_CHECKING:
+    from realtime.connection import Connection
 
 
 def channel(room: str) -> str:
@@ -36,3 +39,11 @@ async def enter(connection: str, room: str) -> None:
 
 async def leave(connection: str, room: str) -> None:
     await sio.leave_room(connection, channel(room))
+
+
+async def connection_state(connection: str) -> Connection | None:
+    """The state of a live connection (None once it has gone)."""
+    try:
+        return (await sio.get_session(connection)).get("connection")
+    except KeyError:
+        return None

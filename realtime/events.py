@@ -33,3 +33,7 @@ def left_text(username: str) -> str:
 
 def disconnected_text(username: str) -> str:
     return f"{username} has disconnected from the chat."
+
+
+def removed_text(username: str) -> str:
+    return f"{username} was removed from the chat room by a moderator"

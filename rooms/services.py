@@ -14,7 +14,9 @@ from django.utils.text import slugify
 
 from chatsite.errors import ChatError
 from messaging.selectors import message_list_recent
+from messaging.services import message_history_move
 from realtime import broadcast, events
+from rooms.live_feed import live_presence_changed, live_room_changed
 from rooms.models import Room, room_name_key
 from rooms.presence import Person, presence
 from rooms.selectors import roster_list
@@ -30,6 +32,8 @@ ROOM_NOT_FOUND = "There is no room with that name, and new rooms cannot be creat
 ROOM_CLOSED = "This room has been closed by a moderator."
 ROOM_BUSY = "That room could not be created just now; please try again."
 NOT_IN_ROOM = "Join a room first."
+REMOVED_BY_MODERATOR = "A moderator removed you from this room."
+ROOM_RENAMED = "This room is now called {name}; join it under its new name."
 
 
 def _has_control_characters(text: str) -> bool:
@@ -115,6 +119,7 @@ async def room_join(*, connection: Connection, username: str, room_name: str) ->
     if outcome.is_new:
         await _notice(room, events.joined_text(username), skip=[connection.sid])
     await broadcast.to_room(room, events.CHATROOM_USERS, roster_list(room=room))
+    await live_presence_changed(room)
     await _send_history(connection.sid, room)
     return outcome.person
 
@@ -139,6 +144,7 @@ async def _send_history(connection: str, room: str) -> None:
 async def _announce_departure(person: Person, text: str) -> None:
     await broadcast.to_room(person.room, events.CHATROOM_USERS, roster_list(room=person.room))
     await _notice(person.room, text)
+    await live_presence_changed(person.room)
 
 
 async def room_leave(*, connection: Connection) -> None:
@@ -151,6 +157,8 @@ async def room_leave(*, connection: Connection) -> None:
     person = presence.detach(room=room, connection=connection.sid)
     if person is not None and presence.remove(person):
         await _announce_departure(person, events.left_text(person.username))
+    else:
+        await live_presence_changed(room)
 
 
 async def room_disconnect(*, connection: Connection) -> None:
@@ -162,6 +170,7 @@ async def room_disconnect(*, connection: Connection) -> None:
     person = presence.detach(room=room, connection=connection.sid)
     if person is not None:
         person.departure = asyncio.create_task(_depart_after_grace(person))
+    await live_presence_changed(room)
 
 
 async def _depart_after_grace(person: Person) -> None:
@@ -180,3 +189,62 @@ async def room_typing(*, connection: Connection, typing: bool) -> None:
         {"username": connection.username, "room": connection.room, "typing": typing},
         skip=[connection.sid],
     )
+
+
+# --- Moderation (the admin's actions) ------------------------------------------------------
+
+
+async def _evict(person: Person, reason: str) -> None:
+    """Take every connection of a person out of their room, telling each one why."""
+    if person.departure is not None:
+        person.departure.cancel()
+        person.departure = None
+    for sid in list(person.connections):
+        connection = await broadcast.connection_state(sid)
+        if connection is not None and connection.room == person.room:
+            connection.room = None
+        await broadcast.leave(sid, person.room)
+        await broadcast.to_connection(
+            sid, events.REMOVED_FROM_ROOM, {"room": person.room, "reason": reason}
+        )
+        presence.detach(room=person.room, connection=sid)
+    person.connections.clear()
+    presence.remove(person)
+
+
+async def room_remove_person(*, room: str, username: str, reason: str = "") -> bool:
+    """Remove a person from a room; the others see the roster change and a notice."""
+    person = presence.find(room=room, username=username)
+    if person is None:
+        return False
+    await _evict(person, reason or REMOVED_BY_MODERATOR)
+    await _announce_departure(person, events.removed_text(person.username))
+    return True
+
+
+async def room_announce(*, room: str, text: str) -> None:
+    """A moderator's announcement: a ChatBot notice to everyone in the room (not stored)."""
+    if not text.strip():
+        raise ChatError("message_empty", "An announcement needs some text.")
+    await _notice(room, text)
+
+
+async def room_closed(*, room: str) -> None:
+    """After a room was closed: everyone in it is removed, and the admin's view updated."""
+    for person in presence.roster(room=room):
+        await _evict(person, ROOM_CLOSED)
+    await live_room_changed(room, is_open=False)
+
+
+async def room_reopened(*, room: str) -> None:
+    await live_room_changed(room, is_open=True)
+
+
+async def room_renamed(*, old_name: str, new_name: str) -> int:
+    """After a rename: people in the room are asked to rejoin it under the new name, and its
+    history moves along. Returns how many messages moved."""
+    for person in presence.roster(room=old_name):
+        await _evict(person, ROOM_RENAMED.format(name=new_name))
+    await live_room_changed(old_name, is_open=False)
+    await live_room_changed(new_name, is_open=True)
+    return await message_history_move(old_room=old_name, new_room=new_name)

@@ -112,3 +112,60 @@ def browser_session(server_url: str, username: str, room: str) -> str:
     )
     assert page.ok and response.status_code == 302, response.text[:500]
     return f"sessionid={http.cookies['sessionid']}"
+
+
+def create_user(server: ChatServer, username: str, password: str, *, staff: bool) -> str:
+    """A user in the server's database (a superuser when `staff`); returns the key of a
+    session logged in as them, as Django's login would have made it."""
+    code = f"""
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.auth.models import User
+from django.contrib.sessions.backends.db import SessionStore
+user = User.objects.create_user({username!r}, password={password!r},
+                                is_staff={staff}, is_superuser={staff})
+session = SessionStore()
+session[SESSION_KEY] = str(user.pk)
+session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+session.create()
+print(session.session_key)
+"""
+    completed = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code],
+        cwd=PROJECT_DIR,
+        env=server.environment,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return completed.stdout.strip().splitlines()[-1]
+
+
+def logged_in(server: ChatServer, username: str, password: str) -> requests.Session:
+    """An HTTP session logged in through the admin's login form."""
+    http = requests.Session()
+    http.get(f"{server.url}/admin/login/", timeout=5)
+    response = http.post(
+        f"{server.url}/admin/login/?next=/admin/",
+        data={
+            "csrfmiddlewaretoken": http.cookies["csrftoken"],
+            "username": username,
+            "password": password,
+        },
+        headers={"Referer": f"{server.url}/admin/login/"},
+        timeout=5,
+    )
+    assert "sessionid" in http.cookies, response.text[:500]
+    return http
+
+
+def post_form(
+    http: requests.Session, server: ChatServer, path: str, data: dict
+) -> requests.Response:
+    """POST a form the way a browser does: CSRF token and same-origin Referer."""
+    return http.post(
+        f"{server.url}{path}",
+        data={"csrfmiddlewaretoken": http.cookies["csrftoken"], **data},
+        headers={"Referer": f"{server.url}{path}"},
+        timeout=10,
+    )
