@@ -136,7 +136,7 @@ log.addEventListener("scroll", () => {
 });
 
 /** Page back from `oldestId` until we reach messages we already had (after a reconnect). */
-async function fillGap(oldestId, knownNewest) {
+async function fillGap({ oldestId, knownNewest }) {
   let beforeId = oldestId;
   for (;;) {
     const ack = await connection.request("load_history", { before: beforeId, limit: HISTORY_PAGE });
@@ -149,7 +149,10 @@ async function fillGap(oldestId, knownNewest) {
   }
 }
 
-async function mergeHistory(messages) {
+// History arrives just before the join's ack; a gap is filled once the join is complete.
+let gap = null;
+
+function mergeHistory(messages) {
   messages.forEach(resolvePendingFrom);
   const knownNewest = newestMessage();
   if (!knownNewest) {
@@ -161,11 +164,18 @@ async function mergeHistory(messages) {
   showNewMessages(messages);
   const first = messages[0];
   if (first && before(knownNewest, { time: first.__createdtime__, id: first.id })) {
-    try {
-      await fillGap(first.id, knownNewest);
-    } catch {
-      // Disconnected again: the next join merges again.
-    }
+    gap = { oldestId: first.id, knownNewest };
+  }
+}
+
+async function fillGapAfterJoin() {
+  const wanted = gap;
+  gap = null;
+  if (!wanted) return;
+  try {
+    await fillGap(wanted);
+  } catch {
+    gap = wanted; // disconnected again: the next join tries again
   }
 }
 
@@ -364,6 +374,7 @@ const connection = openConnection({
   onJoined: (ack) => {
     clearStatus(status);
     renderPeople($("people"), $("people-count"), ack.users, ack.username);
+    fillGapAfterJoin();
     // After a reconnect, and for messages typed while the first connection was opening.
     resendPending();
   },

@@ -201,6 +201,7 @@ async def test_when_the_name_is_taken_in_the_room_then_the_join_form_says_so(ope
 
     await expect(impostor.locator("#id_username_error")).to_contain_text("already uses this name")
     await expect(impostor.get_by_label("Username")).to_be_focused()
+    await impostor.screenshot(path=screenshot_path("join-page-name-taken"))
 
 
 async def test_when_the_name_is_taken_in_the_room_then_the_chat_page_explains_and_links_back(
@@ -237,6 +238,7 @@ async def test_when_the_server_refuses_a_message_then_it_shows_the_error_with_re
 
     failed = ana.locator(".message--failed")
     await expect(failed).to_contain_text("Not sent: A message can be at most")
+    await ana.screenshot(path=screenshot_path("chat-page-message-refused"))
     await failed.get_by_role("button", name="Retry").click()
     await expect(failed).to_contain_text("Not sent:")
     await failed.get_by_role("button", name="Discard").click()
@@ -272,6 +274,31 @@ async def test_when_the_connection_drops_then_the_page_rejoins_and_sends_what_wa
     )
     assert received["username"] == "Ana"
     assert [m["message"] for m in watcher.messages()].count("Typed while offline") == 1
+
+
+async def test_when_many_messages_come_while_offline_then_the_page_fills_the_gap(
+    open_page, connect
+):
+    room = unique_room("gap")
+    writer = await connect()
+    await writer.join("Writer", room)
+    ana = await open_page()
+    await join(ana, "Ana", room=room)
+    await writer.send("Before the gap")
+    await expect(messages(ana)).to_have_count(1)
+
+    await ana.context.set_offline(True)
+    await expect(ana.locator("#connection")).to_have_text("Reconnecting…")
+    for number in range(1, 131):
+        await writer.send(f"Away {number:03}")
+    await ana.context.set_offline(False)
+
+    await expect(ana.locator("#connection")).to_have_text("Connected", timeout=15_000)
+    texts = messages(ana).locator(".message__text")
+    await expect(texts).to_have_count(131)
+    assert await texts.all_text_contents() == ["Before the gap"] + [
+        f"Away {number:03}" for number in range(1, 131)
+    ]
 
 
 async def test_on_a_375_pixel_wide_screen_the_chat_fits_without_sideways_scrolling(open_page):
