@@ -301,6 +301,34 @@ async def test_when_many_messages_come_while_offline_then_the_page_fills_the_gap
     ]
 
 
+async def test_with_only_the_keyboard_one_can_join_chat_and_leave_and_sees_where_focus_is(
+    open_page,
+):
+    ana = await open_page()
+    await ana.goto("/")
+    await expect(ana.get_by_label("Username")).to_be_focused()
+    await ana.keyboard.type("Ana")
+    await ana.keyboard.press("Tab")
+    await ana.keyboard.press("Tab")
+    await expect(ana.get_by_label("Or create a new room")).to_be_focused()
+    await ana.keyboard.type(unique_room("keys"))
+    await ana.keyboard.press("Enter")
+
+    await expect(ana.locator("#connection")).to_have_text("Connected")
+    await expect(ana.get_by_label("Message", exact=True)).to_be_focused()
+    await ana.keyboard.type("Typed without a mouse")
+    await ana.keyboard.press("Enter")
+    await expect(messages(ana)).to_have_text([re.compile("Typed without a mouse")])
+    await ana.keyboard.press("Shift+Tab")
+    await expect(ana.get_by_role("log")).to_be_focused()
+    await ana.keyboard.press("Shift+Tab")
+    leave = ana.get_by_role("button", name="Leave")
+    await expect(leave).to_be_focused()
+    await expect(leave).to_have_css("outline-style", "solid")
+    await ana.keyboard.press("Enter")
+    await expect(ana).to_have_url(re.compile(r"/$"))
+
+
 async def test_on_a_375_pixel_wide_screen_the_chat_fits_without_sideways_scrolling(open_page):
     ana = await open_page(viewport={"width": 375, "height": 740}, is_mobile=True)
     await join(ana, "Ana", new_room=unique_room("mobile"))
