@@ -30,14 +30,12 @@ from messaging.writer import MessageWriter  # noqa: E402
 
 
 async def post(writer: MessageWriter, clock: MessageIdClock, room: str, number: int, sender: int):
-    message_id, created_ms = clock.next(room)
-    message = Message(
-        id=message_id,
+    message = Message.compose(
         room=room,
         username=f"sender{sender}",
-        message=f"message {number} " + "lorem ipsum " * 8,
-        created_ms=created_ms,
+        text=f"message {number} " + "lorem ipsum " * 8,
         client_id=f"{room}-{number}",
+        clock=clock,
     )
     return await writer.submit(message)
 

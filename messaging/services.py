@@ -76,14 +76,8 @@ def message_post(*, room: str, username: str, text: str, client_id: str | None) 
     yields to the event loop, in the order the messages arrived.
     """
     message_validate_text(text)
-    message_id, created_ms = _id_clock.next(room)
-    message = Message(
-        id=message_id,
-        room=room,
-        username=username,
-        message=text,
-        created_ms=created_ms,
-        client_id=client_id,
+    message = Message.compose(
+        room=room, username=username, text=text, client_id=client_id, clock=_id_clock
     )
     return message_writer().submit(message)
 

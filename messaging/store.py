@@ -85,6 +85,21 @@ class Message:
             return None
         return client_key(room=self.room, username=self.username, client_id=self.client_id)
 
+    @classmethod
+    def compose(
+        cls, *, room: str, username: str, text: str, client_id: str | None, clock: MessageIdClock
+    ) -> Message:
+        """A new message with the server's id and time from `clock`."""
+        message_id, created_ms = clock.next(room)
+        return cls(
+            id=message_id,
+            room=room,
+            username=username,
+            message=text,
+            created_ms=created_ms,
+            client_id=client_id,
+        )
+
     def moved_to(self, room: str) -> Message:
         """The same message in another room (after a rename): same time, same order."""
         tail = self.id.split("|", 1)[1]

@@ -13,14 +13,8 @@ def make_message(
     client_id: str | None = None,
     clock: MessageIdClock = CLOCK,
 ) -> Message:
-    message_id, created_ms = clock.next(room)
-    return Message(
-        id=message_id,
-        room=room,
-        username=username,
-        message=text,
-        created_ms=created_ms,
-        client_id=client_id,
+    return Message.compose(
+        room=room, username=username, text=text, client_id=client_id, clock=clock
     )
 
 
