@@ -166,9 +166,7 @@ class HarperDBClient:
     def delete(self, *, database: str, table: str, ids: list[str]) -> list[str]:
         """Delete rows by primary key. HarperDB lists every id asked for as deleted, whether
         it existed or not."""
-        body = self._call(
-            {"operation": "delete", "database": database, "table": table, "ids": ids}
-        )
+        body = self._call({"operation": "delete", "database": database, "table": table, "ids": ids})
         return list(body.get("deleted_hashes") or [])
 
 
