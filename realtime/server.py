@@ -7,14 +7,21 @@ from django.conf import settings
 from django.http.request import split_domain_port, validate_host
 
 
+def _request_scheme(environ: dict) -> str:
+    """http or https, as the browser connected. Engine.IO's own `wsgi.url_scheme` only
+    reflects X-Forwarded-Proto, so the ASGI scope is read for TLS served by Daphne itself."""
+    if settings.SECURE_PROXY_SSL_HEADER and environ.get("HTTP_X_FORWARDED_PROTO") == "https":
+        return "https"
+    scope_scheme = environ.get("asgi.scope", {}).get("scheme", "http")
+    return "https" if scope_scheme in ("https", "wss") else "http"
+
+
 def origin_allowed(origin: str | None, environ: dict) -> bool:
     """The site's own origin (a host Django serves), or one listed in CHAT_ALLOWED_ORIGINS."""
     if origin in settings.CHAT_ALLOWED_ORIGINS:
         return True
     host = environ.get("HTTP_HOST", "")
-    scheme = environ.get("wsgi.url_scheme", "http")
-    if settings.SECURE_PROXY_SSL_HEADER and environ.get("HTTP_X_FORWARDED_PROTO") == "https":
-        scheme = "https"
+    scheme = _request_scheme(environ)
     domain, _port = split_domain_port(host)
     return origin == f"{scheme}://{host}" and validate_host(domain, settings.ALLOWED_HOSTS)
 

@@ -13,15 +13,22 @@ def site(settings):
     return settings
 
 
-def request_to(host: str, scheme: str = "https", **headers: str) -> dict:
-    return {"HTTP_HOST": host, "wsgi.url_scheme": scheme, **headers}
+def request_to(host: str, scheme: str = "wss", **headers: str) -> dict:
+    """The environ Engine.IO builds; its `wsgi.url_scheme` is always http without a proxy."""
+    return {
+        "HTTP_HOST": host,
+        "wsgi.url_scheme": "http",
+        "asgi.scope": {"scheme": scheme},
+        **headers,
+    }
 
 
 @pytest.mark.parametrize(
     "origin, environ",
     [
         ("https://chat.example.com", request_to("chat.example.com")),
-        ("http://127.0.0.1:8000", request_to("127.0.0.1:8000", scheme="http")),
+        ("http://127.0.0.1:8000", request_to("127.0.0.1:8000", scheme="ws")),
+        ("https://chat.example.com", request_to("chat.example.com", scheme="https")),
     ],
 )
 def test_the_sites_own_origin_is_allowed(origin, environ):
@@ -55,5 +62,5 @@ def test_an_origin_listed_in_chat_allowed_origins_is_allowed(site):
 
 def test_behind_a_tls_proxy_the_https_origin_is_the_sites_own(site):
     site.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    environ = request_to("chat.example.com", scheme="http", HTTP_X_FORWARDED_PROTO="https")
+    environ = request_to("chat.example.com", scheme="ws", HTTP_X_FORWARDED_PROTO="https")
     assert origin_allowed("https://chat.example.com", environ)
