@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -22,10 +23,13 @@ class ChatClient:
         self.url = url
         self.sio = socketio.AsyncClient(reconnection=False)
         self.received: list[tuple[str, Any]] = []
+        self.arrivals: list[tuple[float, dict]] = []  # chat messages, with when they came
         self._arrival = asyncio.Condition()
         self.sio.on("*", self._record)
 
     async def _record(self, event: str, data: Any = None) -> None:
+        if event == events.RECEIVE_MESSAGE and data.get("username") != events.CHATBOT:
+            self.arrivals.append((time.perf_counter(), data))
         async with self._arrival:
             self.received.append((event, data))
             self._arrival.notify_all()
