@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -70,6 +71,10 @@ class ChatServer:
 
     def log(self) -> str:
         return self.log_file.read_text(errors="replace")
+
+    def database(self) -> sqlite3.Connection:
+        """The server's own SQLite database, for checking what it recorded."""
+        return sqlite3.connect(self.environment["DATABASE_URL"].removeprefix("sqlite:///"))
 
 
 def start_chat_server(folder: Path, harperdb_settings: dict, **overrides: str) -> ChatServer:
@@ -169,3 +174,8 @@ def post_form(
         headers={"Referer": f"{server.url}{path}"},
         timeout=10,
     )
+
+
+def room_id(server: ChatServer, name: str) -> int:
+    with server.database() as database:
+        return database.execute("SELECT id FROM rooms_room WHERE name = ?", (name,)).fetchone()[0]

@@ -2,7 +2,6 @@
 
 import asyncio
 import json
-import sqlite3
 import uuid
 
 import aiohttp
@@ -12,7 +11,7 @@ import requests
 from messaging.store import harperdb_store
 from realtime import events
 from tests.chat_client import unique_room
-from tests.live_server import create_user, logged_in, post_form
+from tests.live_server import create_user, logged_in, post_form, room_id
 
 STAFF_PASSWORD = "staff-password-1"
 
@@ -33,17 +32,8 @@ def visitor(chat_server):
     return http
 
 
-def server_database(chat_server) -> sqlite3.Connection:
-    return sqlite3.connect(chat_server.environment["DATABASE_URL"].removeprefix("sqlite:///"))
-
-
-def room_id(chat_server, name: str) -> int:
-    with server_database(chat_server) as database:
-        return database.execute("SELECT id FROM rooms_room WHERE name = ?", (name,)).fetchone()[0]
-
-
 def admin_log(chat_server) -> list[str]:
-    with server_database(chat_server) as database:
+    with chat_server.database() as database:
         rows = database.execute("SELECT change_message FROM django_admin_log ORDER BY id")
         return [row[0] for row in rows]
 
