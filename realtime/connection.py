@@ -32,7 +32,7 @@ class TokenBucket:
         now = time.monotonic()
         self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
         self.updated = now
-        if self.tokens < 1:
+        if self.tokens < 1 - 1e-9:  # elapsed-time sums in floats fall short by a hair
             return False
         self.tokens -= 1
         return True

@@ -36,25 +36,31 @@ async def _refuse(sid: str, event: str, error: ChatError) -> dict[str, Any]:
     return {"ok": False, "error": error.as_dict()}
 
 
+async def _handle(
+    sid: str, event: str, args: tuple, parse: Callable[[tuple], Any], handler: Handler
+) -> dict[str, Any]:
+    try:
+        connection: Connection = (await sio.get_session(sid))["connection"]
+        if not connection.rate.allow():
+            raise ChatError("rate_limited", RATE_LIMITED)
+        payload = parse(args)
+        async with connection.turn:
+            answer = await handler(connection, payload)
+        # A handler may hand back work that need not hold up the connection's turn.
+        if inspect.isawaitable(answer):
+            answer = await answer
+        return {"ok": True, **(answer or {})}
+    except ChatError as error:
+        return await _refuse(sid, event, error)
+    except Exception:
+        logger.exception("%s from %s failed", event, sid)
+        return await _refuse(sid, event, ChatError("internal_error", INTERNAL_ERROR))
+
+
 def client_event(event: str, parse: Callable[[tuple], Any]) -> Callable[[Handler], Handler]:
     def register(handler: Handler) -> Handler:
         async def dispatch(sid: str, *args: Any) -> dict[str, Any]:
-            try:
-                connection: Connection = (await sio.get_session(sid))["connection"]
-                if not connection.rate.allow():
-                    raise ChatError("rate_limited", RATE_LIMITED)
-                payload = parse(args)
-                async with connection.turn:
-                    answer = await handler(connection, payload)
-                # A handler may hand back work that need not hold up the connection's turn.
-                if inspect.isawaitable(answer):
-                    answer = await answer
-                return {"ok": True, **(answer or {})}
-            except ChatError as error:
-                return await _refuse(sid, event, error)
-            except Exception:
-                logger.exception("%s from %s failed", event, sid)
-                return await _refuse(sid, event, ChatError("internal_error", INTERNAL_ERROR))
+            return await _handle(sid, event, args, parse, handler)
 
         sio.on(event, dispatch)
         return handler
@@ -90,9 +96,14 @@ async def disconnect(sid: str, *reason: Any) -> Any:
         await room_services.room_disconnect(connection=connection)
 
 
+def _unknown(args: tuple) -> None:
+    raise payloads.invalid(UNKNOWN_EVENT)
+
+
 @sio.on("*")
 async def unknown_event(event: str, sid: str, *args: Any) -> dict[str, Any]:
-    return await _refuse(sid, str(event)[:64], payloads.invalid(UNKNOWN_EVENT))
+    """Refused like any bad event, and counted against the rate limit like any event."""
+    return await _handle(sid, str(event)[:64], args, _unknown, handler=None)
 
 
 @client_event(events.JOIN_ROOM, payloads.JoinRoom.parse)

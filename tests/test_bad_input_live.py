@@ -128,3 +128,10 @@ async def test_a_flood_is_rate_limited_and_the_neighbours_still_get_through(conn
     ack = await ana.send("neighbour message")
     assert ack["ok"]
     await bob.wait_for(events.RECEIVE_MESSAGE, lambda m: m["message"] == "neighbour message")
+
+
+async def test_a_flood_of_unknown_events_is_rate_limited_too(connect, strict_server):
+    flooder = await connect(strict_server.url)
+    acks = await asyncio.gather(*(flooder.call("no_such_event", {"n": n}) for n in range(30)))
+    codes = {ack["error"]["code"] for ack in acks}
+    assert codes == {"invalid_payload", "rate_limited"}
