@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.chat_client import ChatClient
+from tests.chat_client import ChatClient, close_quietly
 from tests.live_server import start_chat_server
 
 
@@ -27,4 +27,4 @@ async def connect(chat_server):
 
     yield open_client
     for client in clients:
-        await client.disconnect()
+        await close_quietly(client.disconnect(), "a socket.io client")

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
+from tests.chat_client import close_quietly
+
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -46,7 +48,7 @@ async def open_page(browser, chat_server):
 
     yield open_one
     for context in contexts:
-        await context.close()
+        await close_quietly(context.close(), "a browser context")
 
 
 def screenshot_path(name: str) -> Path:

@@ -327,6 +327,7 @@ async def test_with_only_the_keyboard_one_can_join_chat_and_leave_and_sees_where
     await expect(leave).to_have_css("outline-style", "solid")
     await ana.keyboard.press("Enter")
     await expect(ana).to_have_url(re.compile(r"/$"))
+    await ana.wait_for_load_state()
 
 
 async def test_on_a_375_pixel_wide_screen_the_chat_fits_without_sideways_scrolling(open_page):
