@@ -20,13 +20,8 @@ def harperdb_server(tmp_path_factory):
             "HARPERDB_PASSWORD": os.environ.get("HARPERDB_PASSWORD", "devrooms-local"),
         }
         return
-    server = local_harperdb.LocalHarperDB(
-        root=tmp_path_factory.mktemp("harperdb"),
-        port=local_harperdb.free_port(),
-        http_port=local_harperdb.free_port(),
-        mqtt_port=local_harperdb.free_port(),
-        username="devrooms",
-        password="test-password",
+    server = local_harperdb.LocalHarperDB.on_free_ports(
+        tmp_path_factory.mktemp("harperdb"), username="devrooms", password="test-password"
     )
     server.start()
     try:

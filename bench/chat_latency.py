@@ -23,7 +23,7 @@ import django  # noqa: E402
 
 django.setup()
 
-from messaging.local_harperdb import LocalHarperDB, free_port  # noqa: E402
+from messaging.local_harperdb import LocalHarperDB  # noqa: E402
 from messaging.store import HarperDBMessageStore  # noqa: E402
 from tests.chat_client import ChatClient  # noqa: E402
 from tests.live_server import start_chat_server  # noqa: E402
@@ -76,13 +76,8 @@ async def run(url: str, clients: int, messages: int) -> None:
 
 def main(arguments) -> None:
     with tempfile.TemporaryDirectory() as folder:
-        harperdb = LocalHarperDB(
-            root=Path(folder) / "harperdb",
-            port=free_port(),
-            http_port=free_port(),
-            mqtt_port=free_port(),
-            username="bench",
-            password="bench-password",
+        harperdb = LocalHarperDB.on_free_ports(
+            Path(folder) / "harperdb", username="bench", password="bench-password"
         )
         harperdb.start()
         server = None

@@ -23,7 +23,7 @@ import django  # noqa: E402
 django.setup()
 
 from messaging.harperdb import HarperDBClient  # noqa: E402
-from messaging.local_harperdb import LocalHarperDB, free_port  # noqa: E402
+from messaging.local_harperdb import LocalHarperDB  # noqa: E402
 from messaging.services import in_harperdb_pool  # noqa: E402
 from messaging.store import HarperDBMessageStore, Message, MessageIdClock  # noqa: E402
 from messaging.writer import MessageWriter  # noqa: E402
@@ -84,13 +84,8 @@ async def main(arguments) -> None:
                 password=os.environ.get("HARPERDB_PASSWORD", "devrooms-local"),
             )
         else:
-            harperdb = LocalHarperDB(
-                root=Path(folder),
-                port=free_port(),
-                http_port=free_port(),
-                mqtt_port=free_port(),
-                username="bench",
-                password="bench-password",
+            harperdb = LocalHarperDB.on_free_ports(
+                Path(folder), username="bench", password="bench-password"
             )
             harperdb.start()
             client = harperdb.client()

@@ -66,6 +66,18 @@ class LocalHarperDB:
     password: str
     threads: int = 1
 
+    @classmethod
+    def on_free_ports(cls, root: Path, *, username: str, password: str) -> LocalHarperDB:
+        """A throwaway instance (tests, benchmarks) that clashes with nothing running."""
+        return cls(
+            root=root,
+            port=free_port(),
+            http_port=free_port(),
+            mqtt_port=free_port(),
+            username=username,
+            password=password,
+        )
+
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"

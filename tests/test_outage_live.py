@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from messaging.local_harperdb import LocalHarperDB, free_port
+from messaging.local_harperdb import LocalHarperDB
 from messaging.store import HarperDBMessageStore
 from realtime import events
 from tests.chat_client import unique_room
@@ -16,13 +16,8 @@ DATABASE = "devrooms_outage"
 
 @pytest.fixture(scope="module")
 def own_harperdb(tmp_path_factory):
-    harperdb = LocalHarperDB(
-        root=tmp_path_factory.mktemp("outage-harperdb"),
-        port=free_port(),
-        http_port=free_port(),
-        mqtt_port=free_port(),
-        username="devrooms",
-        password="outage-password",
+    harperdb = LocalHarperDB.on_free_ports(
+        tmp_path_factory.mktemp("outage-harperdb"), username="devrooms", password="outage-password"
     )
     harperdb.start()
     yield harperdb
