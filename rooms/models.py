@@ -1,4 +1,7 @@
+from django.core.exceptions import ValidationError
 from django.db import models
+
+NAME_TAKEN = "Another room already has this name (letter case aside)."
 
 
 class Room(models.Model):
@@ -14,6 +17,12 @@ class Room(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        """Refuse a name that differs from another room's only in letter case."""
+        clash = Room.objects.filter(name_key=room_name_key(self.name)).exclude(pk=self.pk)
+        if self.name and clash.exists():
+            raise ValidationError({"name": NAME_TAKEN})
 
     def save(self, *args, **kwargs) -> None:
         self.name_key = room_name_key(self.name)
