@@ -29,7 +29,10 @@
       cell.className = name;
       cell.textContent = name === "people" ? "" : "0";
     }
-    row.insertCell();
+    const moderate = document.createElement("a");
+    moderate.href = `${table.dataset.roomsUrl}?q=${encodeURIComponent(room)}`;
+    moderate.textContent = "Find";
+    row.insertCell().appendChild(moderate);
     row.querySelector(".people").appendChild(document.createElement("ul"));
     row.querySelector(".last-message").textContent = "–";
     return row;

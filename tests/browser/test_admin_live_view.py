@@ -30,4 +30,7 @@ async def test_staff_watch_a_person_join_on_the_live_rooms_view(open_page, chat_
     row = staff.locator(f'#live-rooms tr[data-room="{room}"]')
     await expect(row.locator(".people li")).to_contain_text("Ana (since")
     await expect(row.locator(".people li")).to_contain_text("1 connection")
+    await expect(row.get_by_role("link", name="Find")).to_have_attribute(
+        "href", f"/admin/rooms/room/?q={room}"
+    )
     await staff.screenshot(path=screenshot_path("admin-live-rooms"), full_page=True)
