@@ -25,7 +25,7 @@ browser:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
 # Local use: debug on unless the environment (or .env) says otherwise.
-run: export DJANGO_DEBUG := $(or $(DJANGO_DEBUG),true)
+run harperdb-stop: export DJANGO_DEBUG := $(or $(DJANGO_DEBUG),true)
 run: setup
 	$(BIN)/python manage.py harperdb start
 	$(BIN)/python manage.py migrate --noinput
