@@ -24,7 +24,7 @@ setup: $(BIN)/.installed node_modules/.installed
 browser:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
-# Local use: debug on unless the environment (or .env) says otherwise.
+# Local use: debug on unless DJANGO_DEBUG is set in the environment.
 run harperdb-stop: export DJANGO_DEBUG := $(or $(DJANGO_DEBUG),true)
 run: setup
 	$(BIN)/python manage.py harperdb start
