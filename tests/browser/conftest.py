@@ -32,7 +32,7 @@ async def browser() -> Browser:
             executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
         )
         yield chromium
-        await chromium.close()
+        await close_quietly(chromium.close(), "the browser")
 
 
 @pytest.fixture
