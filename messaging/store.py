@@ -140,6 +140,11 @@ def message_id_in_room(message_id: str, room: str) -> bool:
     return message_id.startswith(room_key(room) + "|")
 
 
+def message_id_time(message_id: str) -> int:
+    """The server time (ms) a message id was given at."""
+    return int(message_id.split("|")[1])
+
+
 def _id_between(low: str, high: str) -> dict[str, Any]:
     return {"search_attribute": "id", "search_type": "between", "search_value": [low, high]}
 
@@ -150,7 +155,7 @@ class MessageStore(Protocol):
     def latest(self, *, room: str, limit: int) -> list[Message]: ...
     def before(self, *, room: str, before_id: str, limit: int) -> list[Message]: ...
     def find_by_client_keys(self, keys: list[str]) -> dict[str, Message]: ...
-    def count_since(self, *, room: str, since_ms: int) -> int: ...
+    def created_times(self, *, room: str, since_ms: int = 0) -> list[int]: ...
     def delete(self, message_id: str) -> bool: ...
     def delete_many(self, message_ids: list[str]) -> None: ...
 
@@ -212,15 +217,19 @@ class HarperDBMessageStore:
         )
         return {row["client_key"]: Message.from_record(row) for row in rows}
 
-    def count_since(self, *, room: str, since_ms: int) -> int:
+    def created_times(self, *, room: str, since_ms: int = 0) -> list[int]:
+        """When each of the room's messages from `since_ms` on was posted, oldest first.
+
+        Reads ids only: a message's time is part of its id."""
         prefix = room_key(room) + "|"
         rows = self.client.search_by_conditions(
             database=self.database,
             table=self.table,
             conditions=[_id_between(f"{prefix}{since_ms:013d}", prefix + ROOM_KEY_END)],
+            sort={"attribute": "id"},
             attributes=["id"],
         )
-        return len(rows)
+        return [message_id_time(row["id"]) for row in rows]
 
     def delete(self, message_id: str) -> bool:
         """Delete one message; False when there was no such message."""
@@ -275,8 +284,8 @@ class InMemoryMessageStore:
                     found[row.idempotency_key] = row
         return found
 
-    def count_since(self, *, room: str, since_ms: int) -> int:
-        return sum(1 for row in self._room_rows(room) if row.created_ms >= since_ms)
+    def created_times(self, *, room: str, since_ms: int = 0) -> list[int]:
+        return [row.created_ms for row in self._room_rows(room) if row.created_ms >= since_ms]
 
     def delete(self, message_id: str) -> bool:
         return self.rows.pop(message_id, None) is not None

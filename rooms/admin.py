@@ -17,7 +17,7 @@ from django.utils.html import format_html
 
 from chatsite.errors import ChatError
 from messaging.harperdb import HarperDBError
-from messaging.selectors import message_list_latest, message_room_stats
+from messaging.selectors import message_list_recent, message_room_stats
 from messaging.services import message_delete
 from rooms import services
 from rooms.live_feed import room_people
@@ -107,10 +107,10 @@ class RoomAdmin(admin.ModelAdmin):
             self._moderate(request, room)
             return redirect("admin:rooms_room_moderate", room_id=room.pk)
         try:
-            recent = message_list_latest(room=room.name, limit=MODERATION_HISTORY)
-        except HarperDBError as error:
+            recent = async_to_sync(message_list_recent)(room=room.name, limit=MODERATION_HISTORY)
+        except ChatError as error:
             recent = []
-            messages.error(request, HARPERDB_DOWN.format(error=error.message))
+            messages.error(request, error.message)
         context = {
             **self.admin_site.each_context(request),
             "title": f"Moderate {room.name}",

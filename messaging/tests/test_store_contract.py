@@ -87,7 +87,7 @@ def test_rooms_never_see_each_others_messages(store, awkward_name):
     assert store.latest(room=ours_room, limit=100) == ours
     assert store.latest(room=theirs_room, limit=100) == theirs
     assert store.before(room=ours_room, before_id=ours[-1].id, limit=100) == ours[:-1]
-    assert store.count_since(room=ours_room, since_ms=0) == 3
+    assert store.created_times(room=ours_room) == [m.created_ms for m in ours]
 
 
 def test_inserting_an_existing_id_is_skipped_not_overwritten(store, room):
@@ -125,15 +125,16 @@ def test_no_client_keys_find_nothing(store):
     assert store.find_by_client_keys([]) == {}
 
 
-def test_count_since_counts_the_rooms_messages_from_that_moment_on(store, room, server_clock):
+def test_created_times_are_the_rooms_messages_from_that_moment_on(store, room, server_clock):
     clock = MessageIdClock()
     older = make_messages(room, 2, clock=clock)
     server_clock.ms += 5_000
     newer = make_messages(room, 3, clock=clock)
     store.insert(older + newer + make_messages(f"other-{room}", 4, clock=clock))
-    assert store.count_since(room=room, since_ms=older[0].created_ms) == 5
-    assert store.count_since(room=room, since_ms=newer[0].created_ms) == 3
-    assert store.count_since(room=room, since_ms=newer[0].created_ms + 1) == 0
+    every = [m.created_ms for m in older + newer]
+    assert store.created_times(room=room, since_ms=older[0].created_ms) == every
+    assert store.created_times(room=room, since_ms=newer[0].created_ms) == every[2:]
+    assert store.created_times(room=room, since_ms=newer[0].created_ms + 1) == []
 
 
 def test_a_deleted_message_is_gone_from_history(store, room):
