@@ -51,20 +51,25 @@ class JoinForm(forms.Form):
     def clean(self):
         cleaned = super().clean()
         new_room = cleaned.get("new_room", "").strip()
+        chosen = None
         try:
             if new_room:
-                cleaned["chosen_room"] = room_get_or_create(name=new_room)
+                chosen = room_get_or_create(name=new_room)
             elif cleaned.get("room"):
-                cleaned["chosen_room"] = Room.objects.get(slug=cleaned["room"], is_closed=False)
-            else:
-                creation = "new_room" in self.fields
-                self.add_error("room", CHOOSE_A_ROOM if creation else CHOOSE_AN_OPEN_ROOM)
-                return cleaned
+                chosen = Room.objects.filter(slug=cleaned["room"], is_closed=False).first()
         except ChatError as error:
             self.add_error("new_room" if new_room else "room", error.message)
             return cleaned
-        username = cleaned.get("username")
-        holder = username and presence.find(room=cleaned["chosen_room"].name, username=username)
-        if holder and holder.person_key != self.person_key:
-            self.add_error("username", USERNAME_TAKEN_HERE)
+        if chosen is None:
+            creation = "new_room" in self.fields
+            self.add_error("room", CHOOSE_A_ROOM if creation else CHOOSE_AN_OPEN_ROOM)
+            return cleaned
+        cleaned["chosen_room"] = chosen
+        if username := cleaned.get("username"):
+            try:
+                presence.ensure_available(
+                    room=chosen.name, username=username, person_key=self.person_key
+                )
+            except ChatError:
+                self.add_error("username", USERNAME_TAKEN_HERE)
         return cleaned
