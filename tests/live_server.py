@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sqlite3
 import subprocess
@@ -179,3 +180,23 @@ def post_form(
 def room_id(server: ChatServer, name: str) -> int:
     with server.database() as database:
         return database.execute("SELECT id FROM rooms_room WHERE name = ?", (name,)).fetchone()[0]
+
+
+def moderation_path(server: ChatServer, room: str) -> str:
+    return f"/admin/rooms/room/{room_id(server, room)}/moderate/"
+
+
+async def moderate(
+    http: requests.Session, server: ChatServer, room: str, action: str, **fields: str
+) -> requests.Response:
+    """A moderator's action on the room's Moderate page (posted off the event loop)."""
+    data = {"action": action, **fields}
+    return await asyncio.to_thread(post_form, http, server, moderation_path(server, room), data)
+
+
+async def rooms_action(
+    http: requests.Session, server: ChatServer, action: str, room: str
+) -> requests.Response:
+    """An action of the admin's room list (close_rooms, reopen_rooms) on one room."""
+    data = {"action": action, "_selected_action": str(room_id(server, room))}
+    return await asyncio.to_thread(post_form, http, server, "/admin/rooms/room/", data)

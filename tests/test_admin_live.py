@@ -11,7 +11,15 @@ import requests
 from messaging.store import harperdb_store
 from realtime import events
 from tests.chat_client import unique_room
-from tests.live_server import create_user, logged_in, post_form, room_id
+from tests.live_server import (
+    create_user,
+    logged_in,
+    moderate,
+    moderation_path,
+    post_form,
+    room_id,
+    rooms_action,
+)
 
 STAFF_PASSWORD = "staff-password-1"
 
@@ -128,10 +136,7 @@ async def test_an_announcement_reaches_the_room_and_no_other(chat_server, staff,
     room = unique_room("announce")
     [ana] = await _people(connect, room, "Ana")
     [outsider] = await _people(connect, unique_room("other"), "Cem")
-    path = f"/admin/rooms/room/{room_id(chat_server, room)}/moderate/"
-    response = await asyncio.to_thread(
-        post_form, staff, chat_server, path, {"action": "announce", "text": "Maintenance at 5"}
-    )
+    response = await moderate(staff, chat_server, room, "announce", text="Maintenance at 5")
     assert response.ok
     notice = await ana.wait_for(
         events.RECEIVE_MESSAGE, lambda m: m["message"] == "Maintenance at 5"
@@ -147,12 +152,10 @@ async def test_a_deleted_message_leaves_history_and_every_open_page(chat_server,
     ana, bob = await _people(connect, room, "Ana", "Bob")
     doomed = await ana.send("regrettable")
     kept = await ana.send("fine")
-    path = f"/admin/rooms/room/{room_id(chat_server, room)}/moderate/"
-    page = await asyncio.to_thread(staff.get, f"{chat_server.url}{path}", timeout=5)
+    page_url = f"{chat_server.url}{moderation_path(chat_server, room)}"
+    page = await asyncio.to_thread(staff.get, page_url, timeout=5)
     assert "regrettable" in page.text
-    await asyncio.to_thread(
-        post_form, staff, chat_server, path, {"action": "delete", "message_id": doomed["id"]}
-    )
+    await moderate(staff, chat_server, room, "delete", message_id=doomed["id"])
     for client in (ana, bob):
         deleted = await client.wait_for(events.MESSAGE_DELETED)
         assert deleted == {"id": doomed["id"], "room": room}
@@ -165,14 +168,7 @@ async def test_a_removed_person_leaves_the_roster_and_cannot_post_there(
 ):
     room = unique_room("remove")
     ana, bob = await _people(connect, room, "Ana", "Bob")
-    path = f"/admin/rooms/room/{room_id(chat_server, room)}/moderate/"
-    await asyncio.to_thread(
-        post_form,
-        staff,
-        chat_server,
-        path,
-        {"action": "remove", "username": "Bob", "reason": "spam"},
-    )
+    await moderate(staff, chat_server, room, "remove", username="Bob", reason="spam")
     removed = await bob.wait_for(events.REMOVED_FROM_ROOM)
     assert removed == {"room": room, "reason": "spam"}
     notice = "Bob was removed from the chat room by a moderator"
@@ -188,27 +184,14 @@ async def test_a_closed_room_removes_its_members_refuses_joins_and_leaves_the_jo
 ):
     room = unique_room("closing")
     [ana] = await _people(connect, room, "Ana")
-    room_pk = room_id(chat_server, room)
-    await asyncio.to_thread(
-        post_form,
-        staff,
-        chat_server,
-        "/admin/rooms/room/",
-        {"action": "close_rooms", "_selected_action": str(room_pk)},
-    )
+    await rooms_action(staff, chat_server, "close_rooms", room)
     removed = await ana.wait_for(events.REMOVED_FROM_ROOM)
     assert removed["room"] == room
     latecomer = await connect()
     refused = await latecomer.call(events.JOIN_ROOM, {"username": "Bob", "room": room})
     assert refused["error"]["code"] == "room_closed"
     assert room not in requests.get(f"{chat_server.url}/", timeout=5).text
-    await asyncio.to_thread(
-        post_form,
-        staff,
-        chat_server,
-        "/admin/rooms/room/",
-        {"action": "reopen_rooms", "_selected_action": str(room_pk)},
-    )
+    await rooms_action(staff, chat_server, "reopen_rooms", room)
     assert (await latecomer.join("Bob", room))["ok"]
 
 

@@ -77,6 +77,12 @@ async def test_a_payload_over_the_size_limit_closes_only_that_connection(connect
     flooder = await connect()
     with pytest.raises((socketio.exceptions.TimeoutError, socketio.exceptions.BadNamespaceError)):
         await flooder.call(events.SEND_MESSAGE, {"message": "x" * 1_100_000}, timeout=3)
+    for _ in range(50):
+        if not flooder.sio.connected:
+            break
+        await asyncio.sleep(0.1)
+    assert not flooder.sio.connected
+    assert ana.sio.connected and bob.sio.connected
     assert (await ana.send("unharmed"))["ok"]
     await bob.wait_for(events.RECEIVE_MESSAGE, lambda m: m["message"] == "unharmed")
 

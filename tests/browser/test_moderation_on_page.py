@@ -1,6 +1,5 @@
 """What moderation looks like on an open chat page."""
 
-import asyncio
 import uuid
 
 import pytest
@@ -9,7 +8,7 @@ from playwright.async_api import expect
 
 from tests.browser.conftest import join, messages, send
 from tests.chat_client import unique_room
-from tests.live_server import create_user, post_form, room_id
+from tests.live_server import create_user, moderate
 
 pytestmark = pytest.mark.browser
 
@@ -35,10 +34,7 @@ async def test_when_a_moderator_deletes_a_message_then_it_vanishes_from_open_pag
     doomed = await writer.send("delete this")
     await expect(messages(ana)).to_have_count(2)
 
-    path = f"/admin/rooms/room/{room_id(chat_server, room)}/moderate/"
-    await asyncio.to_thread(
-        post_form, moderator, chat_server, path, {"action": "delete", "message_id": doomed["id"]}
-    )
+    await moderate(moderator, chat_server, room, "delete", message_id=doomed["id"])
 
     await expect(messages(ana)).to_have_count(1)
     await expect(messages(ana)).to_contain_text("keep this")
@@ -52,13 +48,8 @@ async def test_when_a_moderator_removes_someone_then_their_page_says_why(
     await join(ana, "Ana", new_room=room)
     await join(bob, "Bob", room=room)
 
-    path = f"/admin/rooms/room/{room_id(chat_server, room)}/moderate/"
-    await asyncio.to_thread(
-        post_form,
-        moderator,
-        chat_server,
-        path,
-        {"action": "remove", "username": "Bob", "reason": "Please keep it friendly."},
+    await moderate(
+        moderator, chat_server, room, "remove", username="Bob", reason="Please keep it friendly."
     )
 
     await expect(bob.get_by_text("Please keep it friendly.")).to_be_visible()
