@@ -90,7 +90,9 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", defa
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if DJANGO_SECURE else None
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
-CSRF_TRUSTED_ORIGINS = env.list("CHAT_ALLOWED_ORIGINS", default=[])
+# Origins (scheme://host) whose form posts Django accepts, e.g. the public HTTPS origin behind
+# a proxy; separate from CHAT_ALLOWED_ORIGINS, which only lets pages open socket.io connections.
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 # --- Channels and scale-out ---------------------------------------------------
 
