@@ -1,8 +1,9 @@
 """Who is in which room right now, per person (several connections of one person are one entry).
 
 This is the in-process implementation: one server process holds the whole truth. Its small
-interface (`join`, `leave`, `roster`, `room_counts`, ...) is all the rest of the code uses,
-so a shared implementation for several processes can replace it without touching callers.
+interface (`join`, `ensure_available`, `detach`, `remove`, `roster`, `find`, `room_counts`) is all
+the rest of the code uses, so a shared implementation for several processes can replace it
+without touching callers.
 """
 
 from __future__ import annotations
