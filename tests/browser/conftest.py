@@ -24,6 +24,9 @@ CHROMIUM_ARGS = [
 
 expect.set_options(timeout=10_000)
 
+# The join page itself: "/" right after the host (r"/$" alone also matches /rooms/<slug>/).
+JOIN_PAGE_URL = re.compile(r"^https?://[^/]+/$")
+
 
 @pytest.fixture(scope="session")
 async def browser() -> Browser:
