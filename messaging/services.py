@@ -17,7 +17,8 @@ from messaging.store import (
     message_id_in_room,
 )
 from messaging.writer import MessageWriter
-from realtime import broadcast, events
+from chatsite import events
+from realtime import broadcast
 from rooms.live_feed import live_message_deleted, live_message_posted
 
 MESSAGE_EMPTY = "A message needs some text."

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from realtime import events
+from chatsite import events
 from realtime.server import sio
 
 if TYPE_CHECKING:

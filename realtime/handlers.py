@@ -15,7 +15,8 @@ from typing import Any
 from chatsite.errors import ChatError
 from messaging.selectors import message_list_before
 from messaging.services import message_post
-from realtime import events, payloads
+from chatsite import events
+from realtime import payloads
 from realtime.connection import Connection, connection_from_environ
 from realtime.server import sio
 from rooms import services as room_services

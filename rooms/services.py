@@ -15,7 +15,8 @@ from django.utils.text import slugify
 from chatsite.errors import ChatError
 from messaging.selectors import message_list_recent
 from messaging.services import message_history_move
-from realtime import broadcast, events
+from chatsite import events
+from realtime import broadcast
 from rooms.live_feed import live_presence_changed, live_room_changed
 from rooms.models import Room, room_name_key
 from rooms.presence import Person, presence

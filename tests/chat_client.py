@@ -12,7 +12,7 @@ from typing import Any
 
 import socketio
 
-from realtime import events
+from chatsite import events
 
 
 async def close_quietly(closing: Awaitable, what: str, timeout: float = 15) -> None:

@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from messaging.store import harperdb_store
-from realtime import events
+from chatsite import events
 from tests.chat_client import unique_room
 from tests.live_server import (
     create_user,

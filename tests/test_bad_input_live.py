@@ -5,7 +5,7 @@ import asyncio
 import pytest
 import socketio
 
-from realtime import events
+from chatsite import events
 from tests.chat_client import unique_room
 from tests.live_server import start_chat_server
 

@@ -4,7 +4,7 @@ import asyncio
 import random
 import string
 
-from realtime import events
+from chatsite import events
 from tests.chat_client import unique_room
 
 FUZZ_EVENTS = 2_000

@@ -3,7 +3,7 @@
 import asyncio
 
 from messaging.store import harperdb_store
-from realtime import events
+from chatsite import events
 from tests.chat_client import unique_room
 
 MESSAGE_FIELDS = {"id", "room", "username", "message", "__createdtime__"}

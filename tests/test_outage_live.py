@@ -6,7 +6,7 @@ import pytest
 
 from messaging.local_harperdb import LocalHarperDB
 from messaging.store import HarperDBMessageStore
-from realtime import events
+from chatsite import events
 from tests.chat_client import unique_room
 from tests.live_server import start_chat_server
 

@@ -6,7 +6,7 @@ from collections import defaultdict
 import pytest
 
 from messaging.store import harperdb_store
-from realtime import events
+from chatsite import events
 from tests.chat_client import unique_room
 from tests.live_server import start_chat_server
 

@@ -2,7 +2,7 @@
 
 import asyncio
 
-from realtime import events
+from chatsite import events
 from tests.chat_client import unique_room
 from tests.live_server import browser_session
 

@@ -7,7 +7,7 @@ import time
 import pytest
 from playwright.async_api import expect
 
-from realtime import events
+from chatsite import events
 from tests.browser.conftest import (
     JOIN_PAGE_URL,
     fill_join_form,

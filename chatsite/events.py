@@ -1,4 +1,4 @@
-"""Event names and fixed texts of the wire protocol (../shared/PROTOCOL.md), defined once."""
+"""Event names and fixed texts of the wire protocol (docs/protocol.md), defined once."""
 
 # client -> server
 JOIN_ROOM = "join_room"
