@@ -1,6 +1,22 @@
 // Wiring of the chat page: connection events in, rendering out, the composer and the log.
 
-import { CHATBOT, openConnection } from "./connection.js";
+import { openConnection } from "./connection.js";
+import {
+  CHAT_ERROR,
+  CHATBOT,
+  CHATROOM_USERS,
+  ErrorCode,
+  JOIN_ROOM,
+  LAST_100_MESSAGES,
+  LEAVE_ROOM,
+  LOAD_HISTORY,
+  MESSAGE_DELETED,
+  RECEIVE_MESSAGE,
+  REMOVED_FROM_ROOM,
+  SEND_MESSAGE,
+  TYPING,
+  USER_TYPING,
+} from "./protocol.js";
 import {
   clearStatus,
   messageElement,
@@ -116,7 +132,7 @@ async function loadOlder() {
   loadingOlder = true;
   $("older").hidden = false;
   try {
-    const ack = await connection.request("load_history", { before: oldest.id, limit: HISTORY_PAGE });
+    const ack = await connection.request(LOAD_HISTORY, { before: oldest.id, limit: HISTORY_PAGE });
     if (ack.ok) {
       showOlderMessages(ack.messages);
       hasOlder = ack.has_more;
@@ -139,7 +155,7 @@ log.addEventListener("scroll", () => {
 async function fillGap({ oldestId, knownNewest }) {
   let beforeId = oldestId;
   for (;;) {
-    const ack = await connection.request("load_history", { before: beforeId, limit: HISTORY_PAGE });
+    const ack = await connection.request(LOAD_HISTORY, { before: beforeId, limit: HISTORY_PAGE });
     if (!ack.ok || ack.messages.length === 0) return;
     showOlderMessages(ack.messages);
     const first = ack.messages[0];
@@ -212,7 +228,7 @@ async function sendPending(entry) {
   let ack;
   try {
     ack = await connection.request(
-      "send_message",
+      SEND_MESSAGE,
       { message: entry.text, client_id: entry.clientId },
       15000,
     );
@@ -295,7 +311,7 @@ input.addEventListener("keydown", (event) => {
 let typingSentAt = 0;
 
 function stopTyping() {
-  if (typingSentAt) connection.send("typing", { typing: false });
+  if (typingSentAt) connection.send(TYPING, { typing: false });
   typingSentAt = 0;
 }
 
@@ -303,7 +319,7 @@ input.addEventListener("input", () => {
   updateComposer();
   if (!input.value.trim()) return stopTyping();
   if (Date.now() - typingSentAt >= TYPING_THROTTLE_MS) {
-    connection.send("typing", { typing: true });
+    connection.send(TYPING, { typing: true });
     typingSentAt = Date.now();
   }
 });
@@ -334,27 +350,27 @@ function clearTypers() {
 function explainRefusal(error) {
   const changeName = { href: config.changeNameUrl, text: "Choose another name" };
   const backToRooms = { href: config.joinUrl, text: "Back to the rooms" };
-  if (error.code === "username_taken") {
+  if (error.code === ErrorCode.USERNAME_TAKEN) {
     showStatus(status, `Somebody in this room already uses the name “${me}”.`, changeName);
-  } else if (error.code === "invalid_username") {
+  } else if (error.code === ErrorCode.INVALID_USERNAME) {
     showStatus(status, error.message, changeName);
   } else {
     showStatus(status, error.message, backToRooms);
   }
 }
 
-const ACK_HANDLED = new Set(["join_room", "send_message", "load_history", "leave_room"]);
+const ACK_HANDLED = new Set([JOIN_ROOM, SEND_MESSAGE, LOAD_HISTORY, LEAVE_ROOM]);
 
 function onChatError(error) {
   if (ACK_HANDLED.has(error.event)) return;
-  if (error.event === "typing" && error.code === "rate_limited") return;
+  if (error.event === TYPING && error.code === ErrorCode.RATE_LIMITED) return;
   showStatus(status, error.message);
 }
 
 $("leave").addEventListener("click", async () => {
   stopTyping();
   try {
-    await connection.request("leave_room", {}, 3000);
+    await connection.request(LEAVE_ROOM, {}, 3000);
   } catch {
     // Leaving anyway: the server's grace period announces the disconnect.
   }
@@ -380,24 +396,24 @@ const connection = openConnection({
   },
   onJoinRefused: explainRefusal,
   on: {
-    receive_message: (message) => {
+    [RECEIVE_MESSAGE]: (message) => {
       if (message.username !== CHATBOT) setTyping(message.username, false);
       resolvePendingFrom(message);
       showNewMessages([message]);
       showHistoryEdge();
     },
-    chatroom_users: (users) => renderPeople($("people"), $("people-count"), users, me),
-    last_100_messages: (json) => mergeHistory(JSON.parse(json)),
-    user_typing: ({ username, typing }) => setTyping(username, typing),
-    message_deleted: ({ id }) => removeMessage(id),
-    removed_from_room: ({ reason }) => {
+    [CHATROOM_USERS]: (users) => renderPeople($("people"), $("people-count"), users, me),
+    [LAST_100_MESSAGES]: (json) => mergeHistory(JSON.parse(json)),
+    [USER_TYPING]: ({ username, typing }) => setTyping(username, typing),
+    [MESSAGE_DELETED]: ({ id }) => removeMessage(id),
+    [REMOVED_FROM_ROOM]: ({ reason }) => {
       connection.close();
       showStatus(status, reason || "You were removed from this room.", {
         href: config.joinUrl,
         text: "Back to the rooms",
       });
     },
-    chat_error: onChatError,
+    [CHAT_ERROR]: onChatError,
   },
 });
 

@@ -4,7 +4,7 @@
 
 /* global io */
 
-export const CHATBOT = "ChatBot";
+import { JOIN_ROOM } from "./protocol.js";
 
 export function openConnection({ room, username, on, onState, onJoined, onJoinRefused }) {
   const socket = io({ transports: ["websocket", "polling"] });
@@ -18,7 +18,7 @@ export function openConnection({ room, username, on, onState, onJoined, onJoinRe
     onState("joining");
     let ack;
     try {
-      ack = await socket.timeout(10000).emitWithAck("join_room", { username, room });
+      ack = await socket.timeout(10000).emitWithAck(JOIN_ROOM, { username, room });
     } catch {
       socket.disconnect().connect(); // no answer: start over with a fresh connection
       return;

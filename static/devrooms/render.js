@@ -1,6 +1,6 @@
 // Rendering: builds DOM for the chat's data. User text only ever goes in through textContent.
 
-import { CHATBOT } from "./connection.js";
+import { CHATBOT } from "./protocol.js";
 
 const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
 const fullDateTime = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "medium" });

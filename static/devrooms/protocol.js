@@ -1,0 +1,36 @@
+// The wire protocol's names, defined once on the page. They are the server's own:
+// chatsite/events.py for events and the ChatBot's name, chatsite/errors.py for error codes.
+
+// client -> server
+export const JOIN_ROOM = "join_room";
+export const SEND_MESSAGE = "send_message";
+export const LEAVE_ROOM = "leave_room";
+export const LOAD_HISTORY = "load_history";
+export const TYPING = "typing";
+
+// server -> client
+export const RECEIVE_MESSAGE = "receive_message";
+export const CHATROOM_USERS = "chatroom_users";
+export const LAST_100_MESSAGES = "last_100_messages";
+export const USER_TYPING = "user_typing";
+export const MESSAGE_DELETED = "message_deleted";
+export const REMOVED_FROM_ROOM = "removed_from_room";
+export const CHAT_ERROR = "chat_error";
+
+export const CHATBOT = "ChatBot";
+
+/** Every `code` an error can carry. */
+export const ErrorCode = Object.freeze({
+  INVALID_PAYLOAD: "invalid_payload",
+  INVALID_USERNAME: "invalid_username",
+  INVALID_ROOM: "invalid_room",
+  USERNAME_TAKEN: "username_taken",
+  ROOM_NOT_FOUND: "room_not_found",
+  ROOM_CLOSED: "room_closed",
+  NOT_IN_ROOM: "not_in_room",
+  MESSAGE_EMPTY: "message_empty",
+  MESSAGE_TOO_LONG: "message_too_long",
+  RATE_LIMITED: "rate_limited",
+  UNAVAILABLE: "unavailable",
+  INTERNAL_ERROR: "internal_error",
+});
