@@ -2,8 +2,7 @@
 // state, and never sends room events while it is not in the room (socket.io would buffer
 // them and deliver them before the join).
 
-/* global io */
-
+import { io } from "../vendor/socket.io-4.8.1.esm.min.js";
 import { JOIN_ROOM } from "./protocol.js";
 
 export function openConnection({ room, username, on, onState, onJoined, onJoinRefused }) {
