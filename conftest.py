@@ -49,3 +49,31 @@ def harperdb_settings(harperdb_server):
     for name, value in originals.items():
         setattr(settings, name, value)
     harperdb.get_client.cache_clear()
+
+
+@pytest.fixture
+def memory_store(monkeypatch):
+    """The services read and write an in-memory message store; returns it.
+
+    Each test gets a writer of its own over it, stopped when the test ends."""
+    from messaging import backend, services
+    from messaging.store import InMemoryMessageStore
+
+    store = InMemoryMessageStore()
+    monkeypatch.setattr(backend, "message_store", lambda: store)
+    writers: dict = {}
+    monkeypatch.setattr(services, "_writers", writers)
+    yield store
+    for writer in writers.values():
+        if writer._task is not None:
+            writer._task.cancel()
+
+
+@pytest.fixture
+def published(monkeypatch):
+    """The services publish to an in-memory transport; returns it."""
+    from chatsite import publish
+
+    transport = publish.InMemoryPublisher()
+    monkeypatch.setattr(publish, "_installed", transport)
+    return transport

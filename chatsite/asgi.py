@@ -1,4 +1,5 @@
-"""ASGI entry point: Django first, then Channels' router, then Socket.IO in front of both."""
+"""ASGI entry point: Django first, then Channels' router, then Socket.IO in front of both;
+the services publish through the Socket.IO server from here on."""
 
 import os
 
@@ -14,8 +15,12 @@ from channels.security.websocket import OriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 import realtime.handlers  # noqa: E402, F401  (registers the event handlers on sio)
+from chatsite import publish  # noqa: E402
 from chatsite.routing import websocket_urlpatterns  # noqa: E402
+from realtime.publisher import SocketIOPublisher  # noqa: E402
 from realtime.server import sio  # noqa: E402
+
+publish.install(SocketIOPublisher(sio))
 
 channels_application = ProtocolTypeRouter(
     {

@@ -1,5 +1,8 @@
 """Event names and fixed texts of the wire protocol (docs/protocol.md), defined once."""
 
+import time
+from typing import Any
+
 # client -> server
 JOIN_ROOM = "join_room"
 SEND_MESSAGE = "send_message"
@@ -37,3 +40,13 @@ def disconnected_text(username: str) -> str:
 
 def removed_text(username: str) -> str:
     return f"{username} was removed from the chat room by a moderator"
+
+
+def chatbot_notice(room: str, text: str) -> dict[str, Any]:
+    """A `receive_message` from ChatBot, stamped with the server's time (never stored)."""
+    return {
+        "username": CHATBOT,
+        "room": room,
+        "message": text,
+        "__createdtime__": int(time.time() * 1000),
+    }

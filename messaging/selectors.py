@@ -6,26 +6,22 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from chatsite.errors import ChatError
-from messaging.harperdb import HarperDBError
-from messaging.services import in_harperdb_pool, message_store
+from chatsite.errors import ChatError, ErrorCode
+from messaging import backend
 from messaging.store import Message, message_id_in_room
 
 BEFORE_NOT_IN_ROOM = "`before` must be the id of a message of your room."
 HISTORY_UNAVAILABLE = "Chat history cannot be read right now; please try again shortly."
-
-
-async def _read(function, **arguments) -> list[Message]:
-    try:
-        return await in_harperdb_pool(function, **arguments)
-    except HarperDBError as error:
-        raise ChatError("unavailable", HISTORY_UNAVAILABLE) from error
+HOUR_MS = 3_600_000
 
 
 async def message_list_recent(*, room: str, limit: int | None = None) -> list[Message]:
     """The room's latest messages, oldest first."""
     limit = limit or settings.CHAT_HISTORY_LIMIT
-    return await _read(message_store().latest, room=room, limit=limit)
+    store = backend.message_store()
+    return await backend.store_call(
+        store.latest, room=room, limit=limit, unavailable=HISTORY_UNAVAILABLE
+    )
 
 
 async def message_list_before(
@@ -34,8 +30,15 @@ async def message_list_before(
     """Up to `limit` messages strictly older than `before_id`, oldest first, and whether
     there are more before those."""
     if not message_id_in_room(before_id, room):
-        raise ChatError("invalid_payload", BEFORE_NOT_IN_ROOM)
-    page = await _read(message_store().before, room=room, before_id=before_id, limit=limit + 1)
+        raise ChatError(ErrorCode.INVALID_PAYLOAD, BEFORE_NOT_IN_ROOM)
+    store = backend.message_store()
+    page = await backend.store_call(
+        store.before,
+        room=room,
+        before_id=before_id,
+        limit=limit + 1,
+        unavailable=HISTORY_UNAVAILABLE,
+    )
     return page[-limit:], len(page) > limit
 
 
@@ -46,12 +49,14 @@ class RoomMessageStats:
     last_message_ms: int | None
 
 
-def message_room_stats(*, room: str, now_ms: int) -> RoomMessageStats:
-    """Counts for the admin's live view, from one read of the room's message ids
-    (synchronous: the admin's views are)."""
-    times = message_store().created_times(room=room)
+async def message_room_stats(*, room: str, now_ms: int) -> RoomMessageStats:
+    """Counts for the admin's live view, from one read of the room's message ids."""
+    store = backend.message_store()
+    times = await backend.store_call(
+        store.created_times, room=room, unavailable=HISTORY_UNAVAILABLE
+    )
     return RoomMessageStats(
         total=len(times),
-        last_hour=sum(1 for created_ms in times if created_ms >= now_ms - 3_600_000),
+        last_hour=sum(1 for created_ms in times if created_ms >= now_ms - HOUR_MS),
         last_message_ms=times[-1] if times else None,
     )

@@ -3,46 +3,28 @@
 from __future__ import annotations
 
 import asyncio
-from concurrent.futures import ThreadPoolExecutor
-from functools import lru_cache, partial
 
 from django.conf import settings
 
-from chatsite.errors import ChatError
-from messaging.store import (
-    Message,
-    MessageIdClock,
-    MessageStore,
-    harperdb_store,
-    message_id_in_room,
-)
-from messaging.writer import MessageWriter
 from chatsite import events
-from realtime import broadcast
-from rooms.live_feed import live_message_deleted, live_message_posted
+from chatsite.errors import ChatError, ErrorCode
+from chatsite.publish import publisher
+from chatsite.staff_feed import staff_feed_message_deleted, staff_feed_message_posted
+from messaging import backend
+from messaging.store import Message, MessageIdClock, message_id_in_room
+from messaging.writer import MessageWriter
 
 MESSAGE_EMPTY = "A message needs some text."
 MESSAGE_TOO_LONG = "A message can be at most {limit} characters long."
+DELETE_UNAVAILABLE = "The message could not be deleted right now; please try again."
+MOVE_UNAVAILABLE = "The room's history could not be moved right now; saving again finishes it."
 
-# HarperDB calls block (requests); they run here, never on the event loop nor in asgiref's
-# single shared thread, which the ORM needs.
-_harperdb_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="harperdb")
 _id_clock = MessageIdClock()
 
 
-async def in_harperdb_pool(function, /, *args, **kwargs):
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(_harperdb_pool, partial(function, *args, **kwargs))
-
-
-@lru_cache(maxsize=1)
-def message_store() -> MessageStore:
-    return harperdb_store()
-
-
 async def _deliver(message: Message) -> None:
-    await broadcast.to_room(message.room, events.RECEIVE_MESSAGE, message.to_payload())
-    await live_message_posted(message)
+    await publisher().to_room(message.room, events.RECEIVE_MESSAGE, message.to_payload())
+    await staff_feed_message_posted(room=message.room, created_ms=message.created_ms)
 
 
 _writers: dict[asyncio.AbstractEventLoop, MessageWriter] = {}
@@ -53,9 +35,9 @@ def message_writer() -> MessageWriter:
     loop = asyncio.get_running_loop()
     if loop not in _writers:
         _writers[loop] = MessageWriter(
-            store=message_store(),
+            store=backend.message_store(),
             deliver=_deliver,
-            run_blocking=in_harperdb_pool,
+            run_blocking=backend.in_harperdb_pool,
             retry_seconds=settings.CHAT_STORE_RETRY_SECONDS,
             queue_max=settings.CHAT_STORE_QUEUE_MAX,
         )
@@ -64,10 +46,10 @@ def message_writer() -> MessageWriter:
 
 def message_validate_text(text: str) -> None:
     if not text.strip():
-        raise ChatError("message_empty", MESSAGE_EMPTY)
+        raise ChatError(ErrorCode.MESSAGE_EMPTY, MESSAGE_EMPTY)
     limit = settings.CHAT_MESSAGE_MAX_LENGTH
     if len(text) > limit:
-        raise ChatError("message_too_long", MESSAGE_TOO_LONG.format(limit=limit))
+        raise ChatError(ErrorCode.MESSAGE_TOO_LONG, MESSAGE_TOO_LONG.format(limit=limit))
 
 
 def message_post(*, room: str, username: str, text: str, client_id: str | None) -> asyncio.Future:
@@ -84,13 +66,16 @@ def message_post(*, room: str, username: str, text: str, client_id: str | None) 
 
 
 async def message_delete(*, room: str, message_id: str) -> bool:
-    """A moderator removes a message: gone from history, and dropped from every open page."""
+    """A moderator removes a message: gone from history, and dropped from every open page.
+
+    False when the room has no such message."""
     if not message_id_in_room(message_id, room):
         return False
-    if not await in_harperdb_pool(message_store().delete, message_id):
+    store = backend.message_store()
+    if not await backend.store_call(store.delete, message_id, unavailable=DELETE_UNAVAILABLE):
         return False
-    await broadcast.to_room(room, events.MESSAGE_DELETED, {"id": message_id, "room": room})
-    await live_message_deleted(room, message_id)
+    await publisher().to_room(room, events.MESSAGE_DELETED, {"id": message_id, "room": room})
+    await staff_feed_message_deleted(room=room, message_id=message_id)
     return True
 
 
@@ -102,11 +87,16 @@ async def message_history_move(*, old_room: str, new_room: str) -> int:
 
     Each batch is copied before the originals are deleted, so a failure part way loses
     nothing, and running it again finishes the job (copies already there are skipped).
+    Returns how many messages moved.
     """
-    store = message_store()
+    store = backend.message_store()
+
+    async def call(function, *args, **kwargs):
+        return await backend.store_call(function, *args, unavailable=MOVE_UNAVAILABLE, **kwargs)
+
     moved = 0
-    while batch := await in_harperdb_pool(store.latest, room=old_room, limit=HISTORY_MOVE_BATCH):
-        await in_harperdb_pool(store.insert, [message.moved_to(new_room) for message in batch])
-        await in_harperdb_pool(store.delete_many, [message.id for message in batch])
+    while batch := await call(store.latest, room=old_room, limit=HISTORY_MOVE_BATCH):
+        await call(store.insert, [message.moved_to(new_room) for message in batch])
+        await call(store.delete_many, [message.id for message in batch])
         moved += len(batch)
     return moved

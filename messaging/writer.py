@@ -16,7 +16,7 @@ from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from chatsite.errors import ChatError
+from chatsite.errors import ChatError, ErrorCode
 from messaging.harperdb import HarperDBError
 from messaging.store import Message, MessageStore
 
@@ -71,7 +71,7 @@ class MessageWriter:
             if key in self._in_flight:
                 return asyncio.shield(self._in_flight[key])
         if len(self._queue) >= self.queue_max:
-            raise ChatError("unavailable", STORE_UNAVAILABLE)
+            raise ChatError(ErrorCode.UNAVAILABLE, STORE_UNAVAILABLE)
         done = asyncio.get_running_loop().create_future()
         self._queue.append(Pending(message, done, time.monotonic() + self.retry_seconds))
         if key is not None:
@@ -147,7 +147,7 @@ class MessageWriter:
         for pending in batch:
             self._in_flight.pop(pending.message.idempotency_key, None)
             if not pending.done.done():
-                pending.done.set_exception(ChatError("unavailable", STORE_UNAVAILABLE))
+                pending.done.set_exception(ChatError(ErrorCode.UNAVAILABLE, STORE_UNAVAILABLE))
 
     def _finish(self, pending: Pending, stored: Message) -> None:
         key = pending.message.idempotency_key

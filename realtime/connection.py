@@ -1,4 +1,6 @@
-"""Per-connection state, kept in the Socket.IO session: who this is and where they are."""
+"""Per-connection state, kept in the Socket.IO session: who this is, its turn and its rate.
+
+Which room a connection is in is the rooms layer's to know (`rooms.selectors.room_member`)."""
 
 from __future__ import annotations
 
@@ -42,8 +44,8 @@ class TokenBucket:
 class Connection:
     sid: str
     person_key: str
+    # Fixed by the Django session, or by the connection's first accepted join.
     username: str | None = None
-    room: str | None = None
     # Events of one connection are handled one after another, in the order they came.
     turn: asyncio.Lock = field(default_factory=asyncio.Lock)
     rate: TokenBucket = field(

@@ -12,16 +12,13 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from chatsite.errors import ChatError
-from messaging.selectors import message_list_before
-from messaging.services import message_post
 from chatsite import events
+from chatsite.errors import ChatError, ErrorCode
 from realtime import payloads
 from realtime.connection import Connection, connection_from_environ
 from realtime.server import sio
 from rooms import services as room_services
-from rooms.selectors import roster_list
-from rooms.services import NOT_IN_ROOM
+from rooms.selectors import room_history_before
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +40,7 @@ async def _handle(
     try:
         connection: Connection = (await sio.get_session(sid))["connection"]
         if not connection.rate.allow():
-            raise ChatError("rate_limited", RATE_LIMITED)
+            raise ChatError(ErrorCode.RATE_LIMITED, RATE_LIMITED)
         payload = parse(args)
         async with connection.turn:
             answer = await handler(connection, payload)
@@ -55,7 +52,7 @@ async def _handle(
         return await _refuse(sid, event, error)
     except Exception:
         logger.exception("%s from %s failed", event, sid)
-        return await _refuse(sid, event, ChatError("internal_error", INTERNAL_ERROR))
+        return await _refuse(sid, event, ChatError(ErrorCode.INTERNAL_ERROR, INTERNAL_ERROR))
 
 
 def client_event(event: str, parse: Callable[[tuple], Any]) -> Callable[[Handler], Handler]:
@@ -67,12 +64,6 @@ def client_event(event: str, parse: Callable[[tuple], Any]) -> Callable[[Handler
         return handler
 
     return register
-
-
-def _require_room(connection: Connection) -> str:
-    if connection.room is None:
-        raise ChatError("not_in_room", NOT_IN_ROOM)
-    return connection.room
 
 
 # python-socketio also dispatches a client's *event* named "connect" or "disconnect" to these
@@ -94,7 +85,7 @@ async def disconnect(sid: str, *reason: Any) -> Any:
         return await _refuse(sid, "disconnect", payloads.invalid(UNKNOWN_EVENT))
     connection: Connection = (await sio.get_session(sid))["connection"]
     async with connection.turn:
-        await room_services.room_disconnect(connection=connection)
+        await room_services.room_disconnect(connection=sid)
 
 
 def _unknown(args: tuple) -> None:
@@ -109,23 +100,20 @@ async def unknown_event(event: str, sid: str, *args: Any) -> dict[str, Any]:
 
 @client_event(events.JOIN_ROOM, payloads.JoinRoom.parse)
 async def join_room(connection: Connection, payload: payloads.JoinRoom) -> dict[str, Any]:
-    person = await room_services.room_join(
-        connection=connection, username=payload.username, room_name=payload.room
+    joined = await room_services.room_join(
+        connection=connection.sid,
+        person_key=connection.person_key,
+        username=connection.username or payload.username,
+        room_name=payload.room,
     )
-    return {
-        "room": person.room,
-        "username": person.username,
-        "users": roster_list(room=person.room),
-    }
+    connection.username = joined.username
+    return {"room": joined.room, "username": joined.username, "users": joined.roster}
 
 
 @client_event(events.SEND_MESSAGE, payloads.SendMessage.parse)
 async def send_message(connection: Connection, payload: payloads.SendMessage):
-    stored = message_post(
-        room=_require_room(connection),
-        username=connection.username,
-        text=payload.message,
-        client_id=payload.client_id,
+    stored = room_services.room_message_post(
+        connection=connection.sid, text=payload.message, client_id=payload.client_id
     )
 
     async def ack_once_stored() -> dict[str, Any]:
@@ -137,17 +125,17 @@ async def send_message(connection: Connection, payload: payloads.SendMessage):
 
 @client_event(events.LEAVE_ROOM, payloads.LeaveRoom.parse)
 async def leave_room(connection: Connection, payload: payloads.LeaveRoom) -> None:
-    await room_services.room_leave(connection=connection)
+    await room_services.room_leave(connection=connection.sid)
 
 
 @client_event(events.LOAD_HISTORY, payloads.LoadHistory.parse)
 async def load_history(connection: Connection, payload: payloads.LoadHistory) -> dict[str, Any]:
-    messages, has_more = await message_list_before(
-        room=_require_room(connection), before_id=payload.before, limit=payload.limit
+    messages, has_more = await room_history_before(
+        connection=connection.sid, before_id=payload.before, limit=payload.limit
     )
     return {"messages": [message.to_payload() for message in messages], "has_more": has_more}
 
 
 @client_event(events.TYPING, payloads.Typing.parse)
 async def typing(connection: Connection, payload: payloads.Typing) -> None:
-    await room_services.room_typing(connection=connection, typing=payload.typing)
+    await room_services.room_typing(connection=connection.sid, typing=payload.typing)

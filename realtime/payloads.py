@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from chatsite.errors import ChatError
+from chatsite.errors import ChatError, ErrorCode
 
 ONE_OBJECT = "Send exactly one JSON object with this event."
 CLIENT_ID_MAX_LENGTH = 64
 
 
 def invalid(message: str) -> ChatError:
-    return ChatError("invalid_payload", message)
+    return ChatError(ErrorCode.INVALID_PAYLOAD, message)
 
 
 def _object(args: tuple) -> dict[str, Any]:

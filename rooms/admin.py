@@ -16,29 +16,46 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from chatsite.errors import ChatError
-from messaging.harperdb import HarperDBError
 from messaging.selectors import message_list_recent, message_room_stats
 from messaging.services import message_delete
 from rooms import services
-from rooms.live_feed import room_people
 from rooms.models import Room
 from rooms.presence import presence
+from rooms.selectors import room_people
 
 MODERATION_HISTORY = 50
-HARPERDB_DOWN = "HarperDB cannot be reached right now: {error}"
+INCOMPLETE_REQUEST = "That moderation request was incomplete."
 
 
-class AnnouncementForm(forms.Form):
+class ModerationForm(forms.Form):
+    """A moderation action; `action` tells the moderate view which form was posted."""
+
+    action = forms.CharField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["action"].initial = self.action_name
+
+
+class AnnouncementForm(ModerationForm):
+    action_name = "announce"
     text = forms.CharField(label="Announcement", max_length=2000, widget=forms.Textarea)
 
 
-class RemovalForm(forms.Form):
-    username = forms.CharField(max_length=32)
-    reason = forms.CharField(max_length=200, required=False)
+class RemovalForm(ModerationForm):
+    action_name = "remove"
+    username = forms.CharField(max_length=32, widget=forms.HiddenInput)
+    reason = forms.CharField(max_length=200, required=False, label="Reason")
 
 
-class DeletionForm(forms.Form):
-    message_id = forms.CharField(max_length=200)
+class DeletionForm(ModerationForm):
+    action_name = "delete"
+    message_id = forms.CharField(max_length=200, widget=forms.HiddenInput)
+
+
+MODERATION_FORMS = {
+    form.action_name: form for form in (AnnouncementForm, RemovalForm, DeletionForm)
+}
 
 
 @admin.register(Room)
@@ -60,27 +77,29 @@ class RoomAdmin(admin.ModelAdmin):
         return format_html('<a href="{}">Moderate</a>', url)
 
     def save_model(self, request, room: Room, form, change: bool) -> None:
-        before = Room.objects.get(pk=room.pk) if change else None
-        super().save_model(request, room, form, change)
-        if before is None:
+        """A new room is a plain write; renaming, closing and reopening go through the
+        services, which also tell the people in the room."""
+        if not change:
+            super().save_model(request, room, form, change)
             return
-        if before.name != room.name:
-            moved = async_to_sync(services.room_renamed)(old_name=before.name, new_name=room.name)
+        before = Room.objects.get(pk=room.pk)
+        new_name, closed = room.name, room.is_closed
+        room.name, room.is_closed = before.name, before.is_closed
+        super().save_model(request, room, form, change)
+        if new_name != before.name:
+            moved = services.room_rename(room_id=room.pk, new_name=new_name)
             messages.info(request, f"{moved} messages moved to the new name.")
-        if before.is_closed != room.is_closed:
-            self._after_open_state_change(room)
+        if closed != before.is_closed:
+            self._set_closed_state(room, closed)
+        room.refresh_from_db()
 
-    def _after_open_state_change(self, room: Room) -> None:
-        if room.is_closed:
-            async_to_sync(services.room_closed)(room=room.name)
-        else:
-            async_to_sync(services.room_reopened)(room=room.name)
+    def _set_closed_state(self, room: Room, closed: bool) -> None:
+        service = services.room_close if closed else services.room_reopen
+        service(room_id=room.pk)
 
     def _set_closed(self, request, queryset, closed: bool) -> None:
         for room in queryset.exclude(is_closed=closed):
-            room.is_closed = closed
-            room.save(update_fields=["is_closed"])
-            self._after_open_state_change(room)
+            self._set_closed_state(room, closed)
             self.log_change(request, room, "Closed the room." if closed else "Reopened the room.")
 
     @admin.action(description="Close the selected rooms (members are removed)")
@@ -111,43 +130,58 @@ class RoomAdmin(admin.ModelAdmin):
         except ChatError as error:
             recent = []
             messages.error(request, error.message)
+        people = room_people(room=room.name)
         context = {
             **self.admin_site.each_context(request),
             "title": f"Moderate {room.name}",
             "room": room,
             "opts": self.model._meta,
-            "people": room_people(room.name),
-            "recent": [message.to_payload() for message in reversed(recent)],
+            "people": [
+                (person, RemovalForm(initial={"username": person["username"]}, auto_id=f"p{n}-%s"))
+                for n, person in enumerate(people)
+            ],
+            "recent": [
+                (
+                    message.to_payload(),
+                    DeletionForm(initial={"message_id": message.id}, auto_id=False),
+                )
+                for message in reversed(recent)
+            ],
             "announcement_form": AnnouncementForm(),
         }
         return render(request, "admin/rooms/room/moderate.html", context)
 
     def _moderate(self, request: HttpRequest, room: Room) -> None:
-        action = request.POST.get("action")
+        form_class = MODERATION_FORMS.get(request.POST.get("action", ""))
+        form = form_class(request.POST) if form_class else None
+        if form is None or not form.is_valid():
+            messages.error(request, INCOMPLETE_REQUEST)
+            return
         try:
-            if action == "announce" and (form := AnnouncementForm(request.POST)).is_valid():
-                text = form.cleaned_data["text"]
-                async_to_sync(services.room_announce)(room=room.name, text=text)
-                self._done(request, room, f"Announced in {room.name}: {text[:100]}")
-            elif action == "remove" and (form := RemovalForm(request.POST)).is_valid():
-                username = form.cleaned_data["username"]
-                removed = async_to_sync(services.room_remove_person)(
-                    room=room.name, username=username, reason=form.cleaned_data["reason"]
-                )
-                if removed:
-                    self._done(request, room, f"Removed {username} from {room.name}.")
-                else:
-                    messages.warning(request, f"{username} is not in {room.name} any more.")
-            elif action == "delete" and (form := DeletionForm(request.POST)).is_valid():
-                message_id = form.cleaned_data["message_id"]
-                if async_to_sync(message_delete)(room=room.name, message_id=message_id):
-                    self._done(request, room, f"Deleted message {message_id} from {room.name}.")
-                else:
-                    messages.warning(request, "That message was already gone.")
-            else:
-                messages.error(request, "That moderation request was incomplete.")
-        except (ChatError, HarperDBError) as error:
+            getattr(self, f"_moderate_{form.action_name}")(request, room, form.cleaned_data)
+        except ChatError as error:
             messages.error(request, error.message)
+
+    def _moderate_announce(self, request: HttpRequest, room: Room, data: dict) -> None:
+        async_to_sync(services.room_announce)(room=room.name, text=data["text"])
+        self._done(request, room, f"Announced in {room.name}: {data['text'][:100]}")
+
+    def _moderate_remove(self, request: HttpRequest, room: Room, data: dict) -> None:
+        username = data["username"]
+        removed = async_to_sync(services.room_remove_person)(
+            room=room.name, username=username, reason=data["reason"]
+        )
+        if removed:
+            self._done(request, room, f"Removed {username} from {room.name}.")
+        else:
+            messages.warning(request, f"{username} is not in {room.name} any more.")
+
+    def _moderate_delete(self, request: HttpRequest, room: Room, data: dict) -> None:
+        message_id = data["message_id"]
+        if async_to_sync(message_delete)(room=room.name, message_id=message_id):
+            self._done(request, room, f"Deleted message {message_id} from {room.name}.")
+        else:
+            messages.warning(request, "That message was already gone.")
 
     def _done(self, request: HttpRequest, room: Room, what: str) -> None:
         self.log_change(request, room, what)
@@ -159,12 +193,12 @@ def live_rooms_view(request: HttpRequest) -> HttpResponse:
     now_ms = int(time.time() * 1000)
     rows, harperdb_error = [], None
     for room in Room.objects.filter(is_closed=False):
-        row = {"room": room, "people": room_people(room.name), "stats": None}
+        row = {"room": room, "people": room_people(room=room.name), "stats": None}
         if harperdb_error is None:
             try:
-                row["stats"] = message_room_stats(room=room.name, now_ms=now_ms)
-            except HarperDBError as error:
-                harperdb_error = HARPERDB_DOWN.format(error=error.message)
+                row["stats"] = async_to_sync(message_room_stats)(room=room.name, now_ms=now_ms)
+            except ChatError as error:
+                harperdb_error = error.message
         rows.append(row)
     if harperdb_error:
         messages.error(request, harperdb_error)

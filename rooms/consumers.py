@@ -2,7 +2,7 @@
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from rooms.live_feed import LIVE_ROOMS_GROUP
+from chatsite.staff_feed import LIVE_ROOMS_GROUP
 
 
 class LiveRoomsConsumer(AsyncJsonWebsocketConsumer):

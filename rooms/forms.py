@@ -5,7 +5,13 @@ from chatsite.errors import ChatError
 from rooms.models import Room
 from rooms.presence import presence
 from rooms.selectors import RoomListing, room_list_open
-from rooms.services import USERNAME_MAX_LENGTH, room_get_or_create, username_clean
+from rooms.services import (
+    ROOM_NAME_MAX_LENGTH,
+    USERNAME_MAX_LENGTH,
+    room_check_joinable,
+    room_name_clean,
+    username_clean,
+)
 
 USERNAME_TAKEN_HERE = "Somebody in that room already uses this name; pick another."
 CHOOSE_A_ROOM = "Choose a room, or name a new one."
@@ -27,7 +33,7 @@ class JoinForm(forms.Form):
     room = forms.ChoiceField(label="Room", required=False)
     new_room = forms.CharField(
         label="Or create a new room",
-        max_length=64,
+        max_length=ROOM_NAME_MAX_LENGTH,
         required=False,
         help_text="Leave empty to join the room chosen above.",
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
@@ -49,26 +55,30 @@ class JoinForm(forms.Form):
             raise forms.ValidationError(error.message, code=error.code) from error
 
     def clean(self):
+        """Check the room and the name in it; the room is made by the view, never here.
+
+        `room_name` is the room to join (it may not exist yet); `room` is the existing one."""
         cleaned = super().clean()
         new_room = cleaned.get("new_room", "").strip()
-        chosen = None
+        existing = None
         try:
             if new_room:
-                chosen = room_get_or_create(name=new_room)
+                cleaned["room_name"] = room_name_clean(new_room)
+                existing = room_check_joinable(name=new_room)
             elif cleaned.get("room"):
-                chosen = Room.objects.filter(slug=cleaned["room"], is_closed=False).first()
+                existing = Room.objects.filter(slug=cleaned["room"], is_closed=False).first()
+                cleaned["room_name"] = existing.name if existing else None
         except ChatError as error:
             self.add_error("new_room" if new_room else "room", error.message)
             return cleaned
-        if chosen is None:
+        if not cleaned.get("room_name"):
             creation = "new_room" in self.fields
             self.add_error("room", CHOOSE_A_ROOM if creation else CHOOSE_AN_OPEN_ROOM)
             return cleaned
-        cleaned["chosen_room"] = chosen
-        if username := cleaned.get("username"):
+        if existing is not None and (username := cleaned.get("username")):
             try:
                 presence.ensure_available(
-                    room=chosen.name, username=username, person_key=self.person_key
+                    room=existing.name, username=username, person_key=self.person_key
                 )
             except ChatError:
                 self.add_error("username", USERNAME_TAKEN_HERE)

@@ -1,7 +1,8 @@
 """Who is in which room right now, per person (several connections of one person are one entry).
 
 This is the in-process implementation: one server process holds the whole truth. Its small
-interface (`join`, `ensure_available`, `detach`, `remove`, `roster`, `find`, `room_counts`) is all
+interface (`join`, `ensure_available`, `member`, `detach`, `remove`, `roster`, `find`,
+`room_counts`) is all
 the rest of the code uses, so a shared implementation for several processes can replace it
 without touching callers.
 """
@@ -13,7 +14,7 @@ import secrets
 import time
 from dataclasses import dataclass, field
 
-from chatsite.errors import ChatError
+from chatsite.errors import ChatError, ErrorCode
 from rooms.identity import is_sessionless
 
 USERNAME_TAKEN = "That username is already used in this room; pick another."
@@ -44,6 +45,7 @@ class JoinOutcome:
 class InProcessPresence:
     def __init__(self) -> None:
         self._rooms: dict[str, list[Person]] = {}
+        self._members: dict[str, Person] = {}  # connection -> the person it belongs to
 
     def _holder(self, room: str, username: str) -> Person | None:
         wanted = username.casefold()
@@ -67,6 +69,7 @@ class InProcessPresence:
                 holder.departure.cancel()
                 holder.departure = None
             holder.connections.add(connection)
+            self._members[connection] = holder
             return JoinOutcome(person=holder, is_new=False)
         person = Person(
             id=secrets.token_urlsafe(9),
@@ -77,6 +80,7 @@ class InProcessPresence:
             connections={connection},
         )
         self._rooms.setdefault(room, []).append(person)
+        self._members[connection] = person
         return JoinOutcome(person=person, is_new=True)
 
     def ensure_available(self, *, room: str, username: str, person_key: str) -> None:
@@ -90,15 +94,19 @@ class InProcessPresence:
             and is_sessionless(person_key)
         )
         if not returning_without_session:
-            raise ChatError("username_taken", USERNAME_TAKEN)
+            raise ChatError(ErrorCode.USERNAME_TAKEN, USERNAME_TAKEN)
 
-    def detach(self, *, room: str, connection: str) -> Person | None:
-        """Take a connection out of `room`; returns its person when that was their last one."""
-        for person in self._rooms.get(room, []):
-            if connection in person.connections:
-                person.connections.discard(connection)
-                return None if person.connections else person
-        return None
+    def member(self, *, connection: str) -> Person | None:
+        """The person a connection is in a room as, or None when it is in no room."""
+        return self._members.get(connection)
+
+    def detach(self, *, connection: str) -> Person | None:
+        """Take a connection out of its room; returns its person when that was their last one."""
+        person = self._members.pop(connection, None)
+        if person is None:
+            return None
+        person.connections.discard(connection)
+        return None if person.connections else person
 
     def remove(self, person: Person) -> bool:
         """Drop a person from the roster unless they came back; True when they were removed."""

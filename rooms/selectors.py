@@ -1,16 +1,42 @@
-"""Reading rooms and who is in them."""
+"""Reading rooms, who is in them, and a member's view of their room's history."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from rooms.models import Room
-from rooms.presence import presence
+from chatsite.errors import ChatError, ErrorCode
+from messaging.selectors import message_list_before
+from messaging.store import Message
+from rooms.models import Room, room_name_key
+from rooms.presence import Person, presence
+
+NOT_IN_ROOM = "Join a room first."
 
 
 def roster_list(*, room: str) -> list[dict[str, str]]:
     """The room's people in join order, as the wire's `chatroom_users` entries."""
     return [person.as_roster_entry() for person in presence.roster(room=room)]
+
+
+def room_people(*, room: str) -> list[dict[str, Any]]:
+    """Who is in `room` now, for staff: username, since when (ms), how many connections."""
+    return [
+        {
+            "username": person.username,
+            "since": int(person.since * 1000),
+            "connections": len(person.connections),
+        }
+        for person in presence.roster(room=room)
+    ]
+
+
+def room_member(*, connection: str) -> Person:
+    """The person `connection` is in a room as; `not_in_room` when it is in none."""
+    person = presence.member(connection=connection)
+    if person is None:
+        raise ChatError(ErrorCode.NOT_IN_ROOM, NOT_IN_ROOM)
+    return person
 
 
 @dataclass(frozen=True)
@@ -26,3 +52,16 @@ def room_list_open() -> list[RoomListing]:
         RoomListing(room=room, people=counts.get(room.name, 0))
         for room in Room.objects.filter(is_closed=False)
     ]
+
+
+def room_find(*, name: str) -> Room | None:
+    """The room called `name` in any letter case, open or closed."""
+    return Room.objects.filter(name_key=room_name_key(name)).first()
+
+
+async def room_history_before(
+    *, connection: str, before_id: str, limit: int
+) -> tuple[list[Message], bool]:
+    """A page of the connection's room's history strictly older than `before_id`."""
+    person = room_member(connection=connection)
+    return await message_list_before(room=person.room, before_id=before_id, limit=limit)

@@ -1,29 +1,33 @@
-"""Joining and leaving rooms, and what the room hears about it."""
+"""Joining and leaving rooms, moderating them, and what the room hears about it.
+
+Services take plain values (a connection id, a person key, names) and publish what
+happened through `chatsite.publish`; the transport keeps its own connection state.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import unicodedata
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import Any
 
+from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
-from chatsite.errors import ChatError
-from messaging.selectors import message_list_recent
-from messaging.services import message_history_move
 from chatsite import events
-from realtime import broadcast
-from rooms.live_feed import live_presence_changed, live_room_changed
-from rooms.models import Room, room_name_key
+from chatsite.errors import ChatError, ErrorCode
+from chatsite.publish import publisher
+from chatsite.staff_feed import staff_feed_presence, staff_feed_room
+from messaging.selectors import message_list_recent
+from messaging.services import message_history_move, message_post
+from rooms.models import NAME_TAKEN, Room
 from rooms.presence import Person, presence
-from rooms.selectors import roster_list
-
-if TYPE_CHECKING:
-    from realtime.connection import Connection
+from rooms.selectors import room_find, room_member, room_people, roster_list
 
 USERNAME_MAX_LENGTH = 32
 ROOM_NAME_MAX_LENGTH = 64
@@ -32,9 +36,9 @@ INVALID_ROOM = "A room name is 1 to 64 characters without control characters."
 ROOM_NOT_FOUND = "There is no room with that name, and new rooms cannot be created here."
 ROOM_CLOSED = "This room has been closed by a moderator."
 ROOM_BUSY = "That room could not be created just now; please try again."
-NOT_IN_ROOM = "Join a room first."
 REMOVED_BY_MODERATOR = "A moderator removed you from this room."
 ROOM_RENAMED = "This room is now called {name}; join it under its new name."
+ANNOUNCEMENT_EMPTY = "An announcement needs some text."
 
 
 def _has_control_characters(text: str) -> bool:
@@ -49,15 +53,26 @@ def username_clean(raw: str) -> str:
         or _has_control_characters(username)
         or username.casefold() == events.CHATBOT.casefold()
     ):
-        raise ChatError("invalid_username", INVALID_USERNAME)
+        raise ChatError(ErrorCode.INVALID_USERNAME, INVALID_USERNAME)
     return username
 
 
 def room_name_clean(raw: str) -> str:
     name = raw.strip()
     if not 1 <= len(name) <= ROOM_NAME_MAX_LENGTH or _has_control_characters(name):
-        raise ChatError("invalid_room", INVALID_ROOM)
+        raise ChatError(ErrorCode.INVALID_ROOM, INVALID_ROOM)
     return name
+
+
+def room_check_joinable(*, name: str) -> Room | None:
+    """Raise unless `name` names an open room or one that may be created; the room when it
+    exists already. Reads only: nothing is created."""
+    room = room_find(name=room_name_clean(name))
+    if room is None and not settings.CHAT_ALLOW_ROOM_CREATION:
+        raise ChatError(ErrorCode.ROOM_NOT_FOUND, ROOM_NOT_FOUND)
+    if room is not None and room.is_closed:
+        raise ChatError(ErrorCode.ROOM_CLOSED, ROOM_CLOSED)
+    return room
 
 
 def _unique_slug(name: str) -> str:
@@ -70,16 +85,9 @@ def _unique_slug(name: str) -> str:
 
 
 def room_get_or_create(*, name: str) -> Room:
-    """The room called `name` (in any letter case), created when creation is allowed."""
+    """The open room called `name` (in any letter case), created when creation is allowed."""
     name = room_name_clean(name)
-    room = Room.objects.filter(name_key=room_name_key(name)).first()
-    if room is None:
-        if not settings.CHAT_ALLOW_ROOM_CREATION:
-            raise ChatError("room_not_found", ROOM_NOT_FOUND)
-        room = _room_create(name)
-    if room.is_closed:
-        raise ChatError("room_closed", ROOM_CLOSED)
-    return room
+    return room_check_joinable(name=name) or _room_create(name)
 
 
 def _room_create(name: str) -> Room:
@@ -89,40 +97,59 @@ def _room_create(name: str) -> Room:
                 return Room.objects.create(name=name, slug=_unique_slug(name))
         except IntegrityError:
             # Somebody created it (or took the slug) at the same moment: theirs is ours.
-            existing = Room.objects.filter(name_key=room_name_key(name)).first()
+            existing = room_find(name=name)
             if existing is not None:
                 return existing
-    raise ChatError("invalid_room", ROOM_BUSY)
+    raise ChatError(ErrorCode.UNAVAILABLE, ROOM_BUSY)
 
 
-async def _notice(room: str, text: str, *, to: str | None = None, skip: list[str] | None = None):
-    notice = broadcast.chatbot_notice(room, text)
-    if to is not None:
-        await broadcast.to_connection(to, events.RECEIVE_MESSAGE, notice)
-    else:
-        await broadcast.to_room(room, events.RECEIVE_MESSAGE, notice, skip=skip)
+async def _notice(room: str, text: str, *, skip: str | None = None) -> None:
+    await publisher().to_room(
+        room, events.RECEIVE_MESSAGE, events.chatbot_notice(room, text), skip=skip
+    )
 
 
-async def room_join(*, connection: Connection, username: str, room_name: str) -> Person:
+async def _notice_to(connection: str, room: str, text: str) -> None:
+    await publisher().to_connection(
+        connection, events.RECEIVE_MESSAGE, events.chatbot_notice(room, text)
+    )
+
+
+async def _roster_changed(room: str) -> None:
+    await publisher().to_room(room, events.CHATROOM_USERS, roster_list(room=room))
+    await _staff_presence(room)
+
+
+async def _staff_presence(room: str) -> None:
+    await staff_feed_presence(room=room, people=room_people(room=room))
+
+
+@dataclass(frozen=True)
+class Joined:
+    room: str
+    username: str
+    roster: list[dict[str, str]]
+
+
+async def room_join(*, connection: str, person_key: str, username: str, room_name: str) -> Joined:
     """Put the connection in a room (leaving its current one) and tell everybody concerned."""
     name = room_name_clean(room_name)
-    username = connection.username or username_clean(username)
+    username = username_clean(username)
     room = (await database_sync_to_async(room_get_or_create)(name=name)).name
-    presence.ensure_available(room=room, username=username, person_key=connection.person_key)
-    if connection.room not in (None, room):
+    presence.ensure_available(room=room, username=username, person_key=person_key)
+    current = presence.member(connection=connection)
+    if current is not None and current.room != room:
         await room_leave(connection=connection)
     outcome = presence.join(
-        room=room, username=username, person_key=connection.person_key, connection=connection.sid
+        room=room, username=username, person_key=person_key, connection=connection
     )
-    connection.room, connection.username = room, username
-    await broadcast.enter(connection.sid, room)
-    await _notice(room, events.welcome_text(username), to=connection.sid)
+    await publisher().subscribe(connection, room)
+    await _notice_to(connection, room, events.welcome_text(username))
     if outcome.is_new:
-        await _notice(room, events.joined_text(username), skip=[connection.sid])
-    await broadcast.to_room(room, events.CHATROOM_USERS, roster_list(room=room))
-    await live_presence_changed(room)
-    await _send_history(connection.sid, room)
-    return outcome.person
+        await _notice(room, events.joined_text(username), skip=connection)
+    await _roster_changed(room)
+    await _send_history(connection, room)
+    return Joined(room=room, username=username, roster=roster_list(room=room))
 
 
 async def _send_history(connection: str, room: str) -> None:
@@ -131,11 +158,11 @@ async def _send_history(connection: str, room: str) -> None:
     try:
         history = await message_list_recent(room=room)
     except ChatError as error:
-        await broadcast.to_connection(
+        await publisher().to_connection(
             connection, events.CHAT_ERROR, {"event": events.JOIN_ROOM, **error.as_dict()}
         )
         return
-    await broadcast.to_connection(
+    await publisher().to_connection(
         connection,
         events.LAST_100_MESSAGES,
         json.dumps([message.to_payload() for message in history], ensure_ascii=False),
@@ -143,35 +170,34 @@ async def _send_history(connection: str, room: str) -> None:
 
 
 async def _announce_departure(person: Person, text: str) -> None:
-    await broadcast.to_room(person.room, events.CHATROOM_USERS, roster_list(room=person.room))
+    await publisher().to_room(person.room, events.CHATROOM_USERS, roster_list(room=person.room))
     await _notice(person.room, text)
-    await live_presence_changed(person.room)
+    await _staff_presence(person.room)
 
 
-async def room_leave(*, connection: Connection) -> None:
-    """Take the connection out of its room; announced when it was the person's last one."""
-    room = connection.room
-    if room is None:
+async def room_leave(*, connection: str) -> None:
+    """Take the connection out of its room; announced when it was the person's last one.
+    A connection in no room changes nothing."""
+    person = presence.member(connection=connection)
+    if person is None:
         return
-    connection.room = None
-    await broadcast.leave(connection.sid, room)
-    person = presence.detach(room=room, connection=connection.sid)
-    if person is not None and presence.remove(person):
-        await _announce_departure(person, events.left_text(person.username))
+    await publisher().unsubscribe(connection, person.room)
+    last = presence.detach(connection=connection)
+    if last is not None and presence.remove(last):
+        await _announce_departure(last, events.left_text(last.username))
     else:
-        await live_presence_changed(room)
+        await _staff_presence(person.room)
 
 
-async def room_disconnect(*, connection: Connection) -> None:
+async def room_disconnect(*, connection: str) -> None:
     """A connection went away: its person leaves after a grace period unless they return."""
-    room = connection.room
-    if room is None:
+    person = presence.member(connection=connection)
+    if person is None:
         return
-    connection.room = None
-    person = presence.detach(room=room, connection=connection.sid)
-    if person is not None:
-        person.departure = asyncio.create_task(_depart_after_grace(person))
-    await live_presence_changed(room)
+    last = presence.detach(connection=connection)
+    if last is not None:
+        last.departure = asyncio.create_task(_depart_after_grace(last))
+    await _staff_presence(person.room)
 
 
 async def _depart_after_grace(person: Person) -> None:
@@ -181,15 +207,23 @@ async def _depart_after_grace(person: Person) -> None:
         await _announce_departure(person, events.disconnected_text(person.username))
 
 
-async def room_typing(*, connection: Connection, typing: bool) -> None:
-    if connection.room is None:
-        raise ChatError("not_in_room", NOT_IN_ROOM)
-    await broadcast.to_room(
-        connection.room,
+async def room_typing(*, connection: str, typing: bool) -> None:
+    """Tell the connection's room (everyone else in it) that its person is typing or not."""
+    person = room_member(connection=connection)
+    await publisher().to_room(
+        person.room,
         events.USER_TYPING,
-        {"username": connection.username, "room": connection.room, "typing": typing},
-        skip=[connection.sid],
+        {"username": person.username, "room": person.room, "typing": typing},
+        skip=connection,
     )
+
+
+def room_message_post(*, connection: str, text: str, client_id: str | None) -> asyncio.Future:
+    """Post to the connection's room as its person; resolves to the stored message.
+
+    Synchronous like `message_post`: the message's place in the room is fixed on the call."""
+    person = room_member(connection=connection)
+    return message_post(room=person.room, username=person.username, text=text, client_id=client_id)
 
 
 # --- Moderation (the admin's actions) ------------------------------------------------------
@@ -200,21 +234,18 @@ async def _evict(person: Person, reason: str) -> None:
     if person.departure is not None:
         person.departure.cancel()
         person.departure = None
-    for sid in list(person.connections):
-        connection = await broadcast.connection_state(sid)
-        if connection is not None and connection.room == person.room:
-            connection.room = None
-        await broadcast.leave(sid, person.room)
-        await broadcast.to_connection(
-            sid, events.REMOVED_FROM_ROOM, {"room": person.room, "reason": reason}
+    for connection in list(person.connections):
+        presence.detach(connection=connection)
+        await publisher().unsubscribe(connection, person.room)
+        await publisher().to_connection(
+            connection, events.REMOVED_FROM_ROOM, {"room": person.room, "reason": reason}
         )
-        presence.detach(room=person.room, connection=sid)
-    person.connections.clear()
     presence.remove(person)
 
 
 async def room_remove_person(*, room: str, username: str, reason: str = "") -> bool:
-    """Remove a person from a room; the others see the roster change and a notice."""
+    """Remove a person from a room; the others see the roster change and a notice.
+    False when nobody of that name is in the room."""
     person = presence.find(room=room, username=username)
     if person is None:
         return False
@@ -226,26 +257,62 @@ async def room_remove_person(*, room: str, username: str, reason: str = "") -> b
 async def room_announce(*, room: str, text: str) -> None:
     """A moderator's announcement: a ChatBot notice to everyone in the room (not stored)."""
     if not text.strip():
-        raise ChatError("message_empty", "An announcement needs some text.")
+        raise ChatError(ErrorCode.MESSAGE_EMPTY, ANNOUNCEMENT_EMPTY)
     await _notice(room, text)
 
 
-async def room_closed(*, room: str) -> None:
-    """After a room was closed: everyone in it is removed, and the admin's view updated."""
+# Closing, reopening and renaming are synchronous: the admin's views (and management
+# commands) call them. They write the room, then tell its people on the server's event loop.
+
+
+def _room_update(room_id: int, **fields: Any) -> tuple[Room, Room]:
+    """Write `fields` to a room; the room before and after."""
+    before = Room.objects.get(pk=room_id)
+    room = copy.copy(before)
+    for name, value in fields.items():
+        setattr(room, name, value)
+    try:
+        with transaction.atomic():
+            room.save()
+    except IntegrityError as error:
+        raise ChatError(ErrorCode.INVALID_ROOM, NAME_TAKEN) from error
+    return before, room
+
+
+async def _evict_everyone(room: str, reason: str) -> None:
     for person in presence.roster(room=room):
-        await _evict(person, ROOM_CLOSED)
-    await live_room_changed(room, is_open=False)
+        await _evict(person, reason)
 
 
-async def room_reopened(*, room: str) -> None:
-    await live_room_changed(room, is_open=True)
+def room_close(*, room_id: int) -> Room:
+    """Close a room: nobody can join it, and everyone in it is removed."""
+    before, room = _room_update(room_id, is_closed=True)
+    async_to_sync(_evict_everyone)(room.name, ROOM_CLOSED)
+    if not before.is_closed:
+        async_to_sync(staff_feed_room)(room=room.name, is_open=False)
+    return room
 
 
-async def room_renamed(*, old_name: str, new_name: str) -> int:
-    """After a rename: people in the room are asked to rejoin it under the new name, and its
-    history moves along. Returns how many messages moved."""
-    for person in presence.roster(room=old_name):
-        await _evict(person, ROOM_RENAMED.format(name=new_name))
-    await live_room_changed(old_name, is_open=False)
-    await live_room_changed(new_name, is_open=True)
-    return await message_history_move(old_room=old_name, new_room=new_name)
+def room_reopen(*, room_id: int) -> Room:
+    before, room = _room_update(room_id, is_closed=False)
+    if before.is_closed:
+        async_to_sync(staff_feed_room)(room=room.name, is_open=True)
+    return room
+
+
+def room_rename(*, room_id: int, new_name: str) -> int:
+    """Rename a room: people in it are asked to rejoin under the new name, and its history
+    moves along. Returns how many messages moved."""
+    name = room_name_clean(new_name)
+    clash = room_find(name=name)
+    if clash is not None and clash.pk != room_id:
+        raise ChatError(ErrorCode.INVALID_ROOM, NAME_TAKEN)
+    before, room = _room_update(room_id, name=name)
+    async_to_sync(_renamed)(before.name, room.name)
+    return async_to_sync(message_history_move)(old_room=before.name, new_room=room.name)
+
+
+async def _renamed(old_name: str, new_name: str) -> None:
+    await _evict_everyone(old_name, ROOM_RENAMED.format(name=new_name))
+    await staff_feed_room(room=old_name, is_open=False)
+    await staff_feed_room(room=new_name, is_open=True)

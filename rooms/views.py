@@ -5,9 +5,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
+from chatsite.errors import ChatError
 from rooms.forms import JoinForm
 from rooms.identity import SESSION_USERNAME_KEY, session_person_key
 from rooms.models import Room
+from rooms.services import room_get_or_create
 
 
 def _person_key(request: HttpRequest) -> str:
@@ -25,8 +27,13 @@ def join_page(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = JoinForm(request.POST, person_key=_person_key(request))
         if form.is_valid():
-            request.session[SESSION_USERNAME_KEY] = form.cleaned_data["username"]
-            return redirect("chat", slug=form.cleaned_data["chosen_room"].slug)
+            try:
+                room = room_get_or_create(name=form.cleaned_data["room_name"])
+            except ChatError as error:
+                form.add_error(None, error.message)
+            else:
+                request.session[SESSION_USERNAME_KEY] = form.cleaned_data["username"]
+                return redirect("chat", slug=room.slug)
     else:
         form = JoinForm(
             person_key=_person_key(request),

@@ -68,20 +68,19 @@ def test_the_same_username_in_another_room_is_fine(presence):
 def test_detach_gives_the_person_back_only_when_their_last_connection_goes(presence):
     joined = presence.join(room="React", username="ana", person_key=ANA, connection="tab-1")
     presence.join(room="React", username="ana", person_key=ANA, connection="tab-2")
-    assert presence.detach(room="React", connection="tab-1") is None
-    assert presence.detach(room="React", connection="tab-2") is joined.person
+    assert presence.detach(connection="tab-1") is None
+    assert presence.detach(connection="tab-2") is joined.person
 
 
-def test_detaching_a_connection_that_is_not_in_the_room_changes_nothing(presence):
+def test_detaching_a_connection_that_is_in_no_room_changes_nothing(presence):
     presence.join(room="React", username="ana", person_key=ANA, connection="c-1")
-    assert presence.detach(room="Node", connection="c-1") is None
-    assert presence.detach(room="React", connection="someone-else") is None
+    assert presence.detach(connection="someone-else") is None
     assert usernames(presence, "React") == ["ana"]
 
 
 def test_a_person_whose_last_connection_went_is_removed_from_the_roster(presence):
     presence.join(room="React", username="ana", person_key=ANA, connection="c-1")
-    person = presence.detach(room="React", connection="c-1")
+    person = presence.detach(connection="c-1")
     assert presence.remove(person) is True
     assert presence.roster(room="React") == []
     assert presence.room_counts() == {}
@@ -89,7 +88,7 @@ def test_a_person_whose_last_connection_went_is_removed_from_the_roster(presence
 
 def test_a_person_who_came_back_before_removal_stays(presence):
     presence.join(room="React", username="ana", person_key=ANA, connection="c-1")
-    person = presence.detach(room="React", connection="c-1")
+    person = presence.detach(connection="c-1")
     presence.join(room="React", username="ana", person_key=ANA, connection="c-2")
     assert presence.remove(person) is False
     assert usernames(presence, "React") == ["ana"]
@@ -97,7 +96,7 @@ def test_a_person_who_came_back_before_removal_stays(presence):
 
 async def test_a_person_back_within_the_grace_period_is_not_new_and_keeps_their_id(presence):
     joined = presence.join(room="React", username="ana", person_key=ANA, connection="c-1")
-    person = presence.detach(room="React", connection="c-1")
+    person = presence.detach(connection="c-1")
     person.departure = departure = asyncio.create_task(asyncio.sleep(60))
     back = presence.join(room="React", username="ana", person_key=ANA, connection="c-2")
     assert not back.is_new
@@ -112,7 +111,7 @@ def test_a_sessionless_person_can_be_reclaimed_by_a_new_connection_within_the_gr
 ):
     old, new = connection_person_key("sid-1"), connection_person_key("sid-2")
     joined = presence.join(room="React", username="ana", person_key=old, connection="sid-1")
-    presence.detach(room="React", connection="sid-1")
+    presence.detach(connection="sid-1")
     back = presence.join(room="React", username="ana", person_key=new, connection="sid-2")
     assert not back.is_new
     assert back.person.id == joined.person.id
@@ -146,7 +145,7 @@ def test_a_person_in_the_grace_period_cannot_be_taken_over_unless_both_are_sessi
     presence, holder, newcomer
 ):
     presence.join(room="React", username="ana", person_key=holder, connection="sid-1")
-    presence.detach(room="React", connection="sid-1")
+    presence.detach(connection="sid-1")
     with pytest.raises(ChatError) as raised:
         presence.join(room="React", username="ana", person_key=newcomer, connection="sid-2")
     assert raised.value.code == "username_taken"
@@ -158,3 +157,12 @@ def test_room_counts_count_people_not_connections(presence):
     presence.join(room="React", username="bob", person_key=BOB, connection="c-3")
     presence.join(room="Node", username="bob", person_key=BOB, connection="c-4")
     assert presence.room_counts() == {"React": 2, "Node": 1}
+
+
+def test_a_connection_is_a_member_of_its_room_until_it_is_detached(presence):
+    joined = presence.join(room="React", username="ana", person_key=ANA, connection="c-1")
+    presence.join(room="React", username="ana", person_key=ANA, connection="c-2")
+    assert presence.member(connection="c-1") is joined.person
+    presence.detach(connection="c-1")
+    assert presence.member(connection="c-1") is None
+    assert presence.member(connection="c-2") is joined.person

@@ -21,7 +21,7 @@ def someone_in_javascript():
         room="JavaScript", username="Zoe", person_key="session:somebody-else", connection="zoe-1"
     )
     yield outcome.person
-    presence.detach(room="JavaScript", connection="zoe-1")
+    presence.detach(connection="zoe-1")
     presence.remove(outcome.person)
 
 

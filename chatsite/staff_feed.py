@@ -1,0 +1,34 @@
+"""The staff's live picture of the site, sent through the Channels layer.
+
+Services publish here after their work is done; the live rooms consumer relays the events
+to staff browsers. With REDIS_URL set the channel layer is channels-redis, so every server
+process's changes reach every staff browser.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from channels.layers import get_channel_layer
+
+LIVE_ROOMS_GROUP = "live-rooms"
+
+
+async def _publish(event: dict[str, Any]) -> None:
+    await get_channel_layer().group_send(LIVE_ROOMS_GROUP, {"type": "live.event", "event": event})
+
+
+async def staff_feed_presence(*, room: str, people: list[dict[str, Any]]) -> None:
+    await _publish({"kind": "presence", "room": room, "people": people})
+
+
+async def staff_feed_message_posted(*, room: str, created_ms: int) -> None:
+    await _publish({"kind": "message", "room": room, "created_ms": created_ms})
+
+
+async def staff_feed_message_deleted(*, room: str, message_id: str) -> None:
+    await _publish({"kind": "message_deleted", "room": room, "id": message_id})
+
+
+async def staff_feed_room(*, room: str, is_open: bool) -> None:
+    await _publish({"kind": "room", "room": room, "open": is_open})
