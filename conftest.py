@@ -1,5 +1,6 @@
 """Session-wide test set-up: a real HarperDB on free ports (or HARPERDB_URL when given)."""
 
+import asyncio
 import os
 
 import pytest
@@ -77,3 +78,37 @@ def published(monkeypatch):
     transport = publish.InMemoryPublisher()
     monkeypatch.setattr(publish, "_installed", transport)
     return transport
+
+
+@pytest.fixture
+def fresh_presence(monkeypatch):
+    """Nobody is in any room at the start of the test (presence is process-wide)."""
+    from rooms.presence import presence
+
+    monkeypatch.setattr(presence, "_rooms", {})
+    monkeypatch.setattr(presence, "_members", {})
+    return presence
+
+
+@pytest.fixture
+async def staff_feed():
+    """Collects what the services publish to the staff's live feed; call it to drain."""
+    from channels.layers import get_channel_layer
+
+    from chatsite.staff_feed import LIVE_ROOMS_GROUP
+
+    layer = get_channel_layer()
+    channel = await layer.new_channel()
+    await layer.group_add(LIVE_ROOMS_GROUP, channel)
+
+    async def drain() -> list[dict]:
+        events = []
+        while True:
+            try:
+                message = await asyncio.wait_for(layer.receive(channel), timeout=0.01)
+            except TimeoutError:
+                return events
+            events.append(message["event"])
+
+    yield drain
+    await layer.group_discard(LIVE_ROOMS_GROUP, channel)

@@ -1,12 +1,17 @@
-"""Posting messages: text limits, and the server's ids and times."""
+"""Posting, deleting and moving messages: text limits, the server's ids and times, and
+HarperDB failures reported as our own `unavailable`."""
 
 import pytest
 from django.conf import settings
 
-from chatsite.errors import ChatError
-from messaging import services
+from chatsite import events
+from chatsite.errors import ChatError, ErrorCode
+from messaging import backend, services
+from messaging.harperdb import HarperDBUnavailable
+from messaging.selectors import message_list_recent
 from messaging.services import MESSAGE_EMPTY, MESSAGE_TOO_LONG, message_post, message_validate_text
-from messaging.store import InMemoryMessageStore, MessageIdClock, message_id_in_room
+from messaging.store import InMemoryMessageStore, MessageIdClock, message_id_in_room, room_key
+from messaging.tests.factories import make_messages
 
 
 @pytest.fixture
@@ -112,3 +117,65 @@ def test_an_id_belongs_to_its_own_room_only(other):
 @pytest.mark.parametrize("junk", ["", "lobby", "|", "not-an-id|0000000000000|000000|abcd"])
 def test_text_that_is_not_an_id_of_the_room_is_not_in_it(junk):
     assert not message_id_in_room(junk, "lobby")
+
+
+class UnreachableStore(InMemoryMessageStore):
+    """An in-memory store whose every call fails as an unreachable HarperDB would."""
+
+    def _fail(self, *args, **kwargs):
+        raise HarperDBUnavailable("HarperDB at http://127.0.0.1:1/ is unavailable")
+
+    latest = before = delete = delete_many = created_times = _fail
+
+
+async def test_a_deleted_message_leaves_history_and_every_open_page(memory_store, published, room):
+    doomed, kept = make_messages(room, 2)
+    memory_store.insert([doomed, kept])
+    await published.subscribe("c-ana", room)
+    assert await services.message_delete(room=room, message_id=doomed.id) is True
+    assert memory_store.latest(room=room, limit=5) == [kept]
+    assert published.received("c-ana", events.MESSAGE_DELETED) == [{"id": doomed.id, "room": room}]
+
+
+async def test_deleting_a_message_of_another_room_or_one_already_gone_is_false(
+    memory_store, published, room
+):
+    [elsewhere] = make_messages(f"other-{room}", 1)
+    memory_store.insert([elsewhere])
+    assert await services.message_delete(room=room, message_id=elsewhere.id) is False
+    [gone] = make_messages(room, 1)
+    assert await services.message_delete(room=room, message_id=gone.id) is False
+    assert memory_store.latest(room=f"other-{room}", limit=5) == [elsewhere]
+    assert published.sent == []
+
+
+@pytest.mark.parametrize(
+    "act",
+    [
+        lambda room: services.message_delete(room=room, message_id=f"{room_key(room)}|0|0|x"),
+        lambda room: services.message_history_move(old_room=room, new_room=f"new-{room}"),
+        lambda room: message_list_recent(room=room),
+    ],
+    ids=["delete", "history move", "history read"],
+)
+async def test_an_unreachable_harperdb_is_reported_as_unavailable_not_as_its_own_error(
+    monkeypatch, published, room, act
+):
+    monkeypatch.setattr(backend, "message_store", UnreachableStore)
+    with pytest.raises(ChatError) as raised:
+        await act(room)
+    assert raised.value.code == ErrorCode.UNAVAILABLE
+    assert published.sent == []
+
+
+async def test_a_rooms_history_moves_to_its_new_name_in_order_with_its_times(
+    memory_store, room, monkeypatch
+):
+    monkeypatch.setattr(services, "HISTORY_MOVE_BATCH", 3)  # several batches
+    old = make_messages(room, 7)
+    memory_store.insert(old + make_messages(f"other-{room}", 2))
+    assert await services.message_history_move(old_room=room, new_room=f"new-{room}") == 7
+    moved = memory_store.latest(room=f"new-{room}", limit=10)
+    assert [(m.message, m.created_ms) for m in moved] == [(m.message, m.created_ms) for m in old]
+    assert memory_store.latest(room=room, limit=10) == []
+    assert len(memory_store.latest(room=f"other-{room}", limit=10)) == 2
