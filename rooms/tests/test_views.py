@@ -87,6 +87,15 @@ def test_when_the_username_is_taken_in_that_room_then_the_form_refuses_it(
     assert post_join(client, username="Zoe", room="react").status_code == 302
 
 
+def test_when_the_form_is_refused_then_the_new_room_it_named_is_not_created(
+    client, someone_in_javascript
+):
+    rooms_before = Room.objects.count()
+    response = post_join(client, username="", new_room="Never made")
+    assert response.status_code == 200
+    assert Room.objects.count() == rooms_before
+
+
 def test_when_no_room_is_chosen_then_the_form_asks_for_one(client):
     response = post_join(client, username="Ana")
     assert response.context["form"].errors["room"]
@@ -132,4 +141,4 @@ def test_when_the_chat_page_is_opened_with_a_username_then_its_config_is_in_json
     }
     start = page.index('type="application/json">') + len('type="application/json">')
     assert json.loads(page[start : page.index("</script>", start)])["username"] == "<Ana>"
-    assert "vendor/socket.io-4.8.1.min.js" in page
+    assert '<script type="module" src="/static/devrooms/chat.js"></script>' in page
