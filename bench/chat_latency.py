@@ -19,14 +19,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatsite.test_settings")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
-from messaging.local_harperdb import LocalHarperDB  # noqa: E402
-from messaging.store import HarperDBMessageStore  # noqa: E402
-from tests.chat_client import ChatClient  # noqa: E402
-from tests.live_server import start_chat_server  # noqa: E402
+from messaging.local_harperdb import LocalHarperDB
+from messaging.store import HarperDBMessageStore
+from tests.chat_client import ChatClient
+from tests.live_server import start_chat_server
 
 
 def percentile(values: list[float], share: float) -> float:

@@ -18,15 +18,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatsite.test_settings")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
-from messaging.harperdb import HarperDBClient  # noqa: E402
-from messaging.local_harperdb import LocalHarperDB  # noqa: E402
-from messaging.services import in_harperdb_pool  # noqa: E402
-from messaging.store import HarperDBMessageStore, Message, MessageIdClock  # noqa: E402
-from messaging.writer import MessageWriter  # noqa: E402
+from messaging.harperdb import HarperDBClient
+from messaging.local_harperdb import LocalHarperDB
+from messaging.services import in_harperdb_pool
+from messaging.store import HarperDBMessageStore, Message, MessageIdClock
+from messaging.writer import MessageWriter
 
 
 async def post(writer: MessageWriter, clock: MessageIdClock, room: str, number: int, sender: int):

@@ -60,12 +60,12 @@ MODERATION_FORMS = {
 
 @admin.register(Room)
 class RoomAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "is_closed", "people_now", "created_at", "moderate_link"]
-    list_filter = ["is_closed"]
-    search_fields = ["name"]
-    fields = ["name", "slug", "is_closed", "created_at"]
-    readonly_fields = ["created_at"]
-    actions = ["close_rooms", "reopen_rooms"]
+    list_display = ("name", "slug", "is_closed", "people_now", "created_at", "moderate_link")
+    list_filter = ("is_closed",)
+    search_fields = ("name",)
+    fields = ("name", "slug", "is_closed", "created_at")
+    readonly_fields = ("created_at",)
+    actions = ("close_rooms", "reopen_rooms")
 
     @admin.display(description="people now")
     def people_now(self, room: Room) -> int:

@@ -13,20 +13,20 @@ class Room(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["created_at", "id"]
+        ordering = ["created_at", "id"]  # noqa: RUF012 (a list, as the migrations record it)
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs) -> None:
+        self.name_key = room_name_key(self.name)
+        super().save(*args, **kwargs)
 
     def clean(self) -> None:
         """Refuse a name that differs from another room's only in letter case."""
         clash = Room.objects.filter(name_key=room_name_key(self.name)).exclude(pk=self.pk)
         if self.name and clash.exists():
             raise ValidationError({"name": NAME_TAKEN})
-
-    def save(self, *args, **kwargs) -> None:
-        self.name_key = room_name_key(self.name)
-        super().save(*args, **kwargs)
 
 
 def room_name_key(name: str) -> str:

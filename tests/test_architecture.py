@@ -54,7 +54,7 @@ def test_the_checker_sees_upward_imports_anywhere_in_a_module():
 
 
 @pytest.mark.parametrize(
-    "layer, module, path", list(project_modules()), ids=[m for _, m, _ in project_modules()]
+    ("layer", "module", "path"), list(project_modules()), ids=[m for _, m, _ in project_modules()]
 )
 def test_no_module_imports_a_layer_above_its_own(layer, module, path):
     assert upward_imports(layer, path.read_text()) == set(), f"{module} imports upward"

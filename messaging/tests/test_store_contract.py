@@ -109,7 +109,7 @@ def test_a_client_key_finds_the_message_it_was_sent_with(store, room):
 
 def test_several_client_keys_find_their_messages_in_one_call(store, room):
     messages = [make_message(room, client_id=f"c-{n}") for n in range(3)]
-    store.insert(messages + [make_message(room)])
+    store.insert([*messages, make_message(room)])
     keys = [message.idempotency_key for message in messages]
     found = store.find_by_client_keys([*keys, "no-such-key"])
     assert found == {message.idempotency_key: message for message in messages}

@@ -24,7 +24,7 @@ def request_to(host: str, scheme: str = "wss", **headers: str) -> dict:
 
 
 @pytest.mark.parametrize(
-    "origin, environ",
+    ("origin", "environ"),
     [
         ("https://chat.example.com", request_to("chat.example.com")),
         ("http://127.0.0.1:8000", request_to("127.0.0.1:8000", scheme="ws")),

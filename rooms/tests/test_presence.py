@@ -24,7 +24,8 @@ def usernames(presence: InProcessPresence, room: str) -> list[str]:
 def test_two_connections_of_one_person_are_one_roster_entry(presence):
     first = presence.join(room="React", username="ana", person_key=ANA, connection="tab-1")
     second = presence.join(room="React", username="ana", person_key=ANA, connection="tab-2")
-    assert first.is_new and not second.is_new
+    assert first.is_new
+    assert not second.is_new
     assert second.person is first.person
     assert presence.roster(room="React") == [first.person]
 
@@ -133,7 +134,7 @@ def test_a_connected_sessionless_person_cannot_be_taken_over(presence):
 
 
 @pytest.mark.parametrize(
-    "holder, newcomer",
+    ("holder", "newcomer"),
     [
         (ANA, BOB),
         (ANA, connection_person_key("sid-2")),

@@ -111,7 +111,8 @@ def test_a_room_with_a_unicode_name_keeps_it_in_its_slug():
 @pytest.mark.django_db
 def test_rooms_whose_names_have_no_slug_letters_still_get_unique_slugs():
     first, second = room_get_or_create(name="!!!"), room_get_or_create(name="???")
-    assert first.slug and second.slug
+    assert first.slug
+    assert second.slug
     assert first.slug != second.slug
 
 
