@@ -7,7 +7,7 @@ import json
 import time
 import uuid
 import warnings
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import socketio
@@ -36,7 +36,9 @@ class ChatClient:
         self.received: list[tuple[str, Any]] = []
         self.arrivals: list[tuple[float, dict]] = []  # chat messages, with when they came
         self._arrival = asyncio.Condition()
+        self._gone = asyncio.Event()
         self.sio.on("*", self._record)
+        self.sio.on("disconnect", self._gone_away)
 
     async def _record(self, event: str, data: Any = None) -> None:
         if event == events.RECEIVE_MESSAGE and data.get("username") != events.CHATBOT:
@@ -44,6 +46,9 @@ class ChatClient:
         async with self._arrival:
             self.received.append((event, data))
             self._arrival.notify_all()
+
+    async def _gone_away(self, *reason: Any) -> None:
+        self._gone.set()
 
     async def connect(self, **options: Any) -> None:
         await self.sio.connect(self.url, wait_timeout=10, **options)
@@ -68,6 +73,17 @@ class ChatClient:
 
     async def send(self, text: str, **extra: Any) -> dict[str, Any]:
         return await self.call(events.SEND_MESSAGE, {"message": text, **extra})
+
+    async def send_marker(self) -> dict[str, Any]:
+        """Send a unique message to this client's room; return it once it is back here.
+
+        The server sends to a connection in the order it produced the events, so whatever it
+        meant for this client before the marker has arrived by then: "nothing came" is shown
+        by finding only the marker (STYLE.md 15), not by sleeping and looking.
+        """
+        ack = await self.send(f"marker {uuid.uuid4().hex[:10]}")
+        assert ack["ok"], ack
+        return await self.wait_for(events.RECEIVE_MESSAGE, lambda m: m.get("id") == ack["id"])
 
     def events_named(self, event: str) -> list[Any]:
         return [data for name, data in self.received if name == event]
@@ -97,9 +113,21 @@ class ChatClient:
         def found():
             return next((d for name, d in self.received if name == event and matching(d)), None)
 
+        await self._until(lambda: found() is not None, timeout)
+        return found()
+
+    async def wait_for_messages(self, ids: Iterable[str], timeout: float = 5) -> None:
+        """Wait until every chat message in `ids` has arrived, in whatever order."""
+        wanted = set(ids)
+        await self._until(lambda: wanted <= {m["id"] for m in self.messages()}, timeout)
+
+    async def wait_disconnected(self, timeout: float = 5) -> None:
+        """Wait until the connection has ended (the server closed it, or we did)."""
+        await asyncio.wait_for(self._gone.wait(), timeout)
+
+    async def _until(self, condition: Callable[[], bool], timeout: float) -> None:
         async with self._arrival:
-            await asyncio.wait_for(self._arrival.wait_for(lambda: found() is not None), timeout)
-            return found()
+            await asyncio.wait_for(self._arrival.wait_for(condition), timeout)
 
     def forget(self) -> None:
         self.received.clear()

@@ -28,3 +28,18 @@ async def connect(chat_server):
     yield open_client
     for client in clients:
         await close_quietly(client.disconnect(), "a socket.io client")
+
+
+@pytest.fixture
+def people(connect):
+    """`await people(room, "Ana", "Bob")`: a client per name, each joined to `room` in turn."""
+
+    async def join(room: str, *names: str, url: str | None = None) -> list[ChatClient]:
+        clients = []
+        for name in names:
+            client = await connect(url)
+            await client.join(name, room)
+            clients.append(client)
+        return clients
+
+    return join

@@ -8,14 +8,7 @@ import socketio
 from chatsite import events
 from tests.chat_client import unique_room
 from tests.live_server import start_chat_server
-
-
-def _deep(levels: int):
-    value: dict = {}
-    for _ in range(levels):
-        value = {"message": value}
-    return value
-
+from tests.payloads import deep
 
 MALFORMED = [
     (events.JOIN_ROOM, ()),
@@ -29,7 +22,7 @@ MALFORMED = [
     (events.SEND_MESSAGE, ({"message": None},)),
     (events.SEND_MESSAGE, ({"message": 42},)),
     (events.SEND_MESSAGE, ({"message": {"nested": True}},)),
-    (events.SEND_MESSAGE, (_deep(200),)),
+    (events.SEND_MESSAGE, (deep(200),)),
     (events.SEND_MESSAGE, ({"message": "hi", "client_id": ""},)),
     (events.SEND_MESSAGE, ({"message": "hi", "client_id": "c" * 65},)),
     (events.SEND_MESSAGE, ({"message": "hi", "client_id": 7},)),
@@ -48,13 +41,8 @@ MALFORMED = [
 ]
 
 
-async def test_each_malformed_payload_gets_chat_error_and_the_room_keeps_chatting(connect):
-    room = unique_room()
-    ana, bob = await connect(), await connect()
-    await ana.join("Ana", room)
-    await bob.join("Bob", room)
-    attacker = await connect()
-    await attacker.join("Mallory", room)
+async def test_each_malformed_payload_gets_chat_error_and_the_room_keeps_chatting(people):
+    ana, bob, attacker = await people(unique_room(), "Ana", "Bob", "Mallory")
     for event, args in MALFORMED:
         attacker.forget()
         ack = await attacker.call(event, *args)
@@ -69,18 +57,12 @@ async def test_each_malformed_payload_gets_chat_error_and_the_room_keeps_chattin
     assert not any("Mallory has" in text and "joined" not in text for text in bob.notices())
 
 
-async def test_a_payload_over_the_size_limit_closes_only_that_connection(connect):
-    room = unique_room()
-    ana, bob = await connect(), await connect()
-    await ana.join("Ana", room)
-    await bob.join("Bob", room)
+async def test_a_payload_over_the_size_limit_closes_only_that_connection(connect, people):
+    ana, bob = await people(unique_room(), "Ana", "Bob")
     flooder = await connect()
     with pytest.raises((socketio.exceptions.TimeoutError, socketio.exceptions.BadNamespaceError)):
         await flooder.call(events.SEND_MESSAGE, {"message": "x" * 1_100_000}, timeout=3)
-    for _ in range(50):
-        if not flooder.sio.connected:
-            break
-        await asyncio.sleep(0.1)
+    await flooder.wait_disconnected()
     assert not flooder.sio.connected
     assert ana.sio.connected and bob.sio.connected
     assert (await ana.send("unharmed"))["ok"]
@@ -121,11 +103,8 @@ async def test_an_origin_listed_in_chat_allowed_origins_may_connect(connect, str
     assert partner.sio.connected
 
 
-async def test_a_flood_is_rate_limited_and_the_neighbours_still_get_through(connect, strict_server):
-    flooder, ana, bob = [await connect(strict_server.url) for _ in range(3)]
-    for client, name in ((flooder, "Flooder"), (ana, "Ana"), (bob, "Bob")):
-        await client.join(name, "Node")
-    await asyncio.sleep(0.5)
+async def test_a_flood_is_rate_limited_and_the_neighbours_still_get_through(people, strict_server):
+    flooder, ana, bob = await people("Node", "Flooder", "Ana", "Bob", url=strict_server.url)
     acks = await asyncio.gather(*(flooder.send(f"spam {n}") for n in range(40)))
     refused = [ack for ack in acks if not ack["ok"]]
     assert refused and all(ack["error"]["code"] == "rate_limited" for ack in refused)

@@ -6,6 +6,7 @@ import string
 
 from chatsite import events
 from tests.chat_client import unique_room
+from tests.payloads import deep
 
 FUZZ_EVENTS = 2_000
 FUZZERS = 4
@@ -41,14 +42,7 @@ def _junk(rng: random.Random, depth: int = 0):
         return {
             rng.choice(["message", "room", "username", "before", "typing"]): _junk(rng, depth + 1)
         }
-    return _deep(rng.randrange(40, 120))
-
-
-def _deep(levels: int):
-    value: dict = {}
-    for _ in range(levels):
-        value = {"message": value}
-    return value
+    return deep(rng.randrange(40, 120))
 
 
 def malformed_event(rng: random.Random) -> tuple[str, tuple]:
@@ -74,14 +68,10 @@ def malformed_event(rng: random.Random) -> tuple[str, tuple]:
     return event, ({field: wrong, "username": _junk(rng)},)
 
 
-async def test_the_server_survives_a_fuzzer_and_the_conversation_loses_nothing(connect):
+async def test_the_server_survives_a_fuzzer_and_the_conversation_loses_nothing(people):
     room = unique_room("fuzz")
-    ana, bob = await connect(), await connect()
-    await ana.join("Ana", room)
-    await bob.join("Bob", room)
-    fuzzers = [await connect() for _ in range(FUZZERS)]
-    for number, fuzzer in enumerate(fuzzers):
-        await fuzzer.join(f"Fuzzer{number}", room)
+    fuzzer_names = [f"Fuzzer{number}" for number in range(FUZZERS)]
+    ana, bob, *fuzzers = await people(room, "Ana", "Bob", *fuzzer_names)
     refused = 0
 
     async def fuzz(fuzzer, seed: int) -> None:
@@ -99,7 +89,7 @@ async def test_the_server_survives_a_fuzzer_and_the_conversation_loses_nothing(c
             ack = await sender.send(f"{name} says {number}")
             assert ack["ok"]
             sent.append(ack["id"])
-            await asyncio.sleep(0.02)
+            await asyncio.sleep(0.02)  # a person's pace, so the chat runs through the whole fuzz
         return sent
 
     results = await asyncio.gather(
@@ -108,12 +98,11 @@ async def test_the_server_survives_a_fuzzer_and_the_conversation_loses_nothing(c
         chat(bob, "Bob"),
     )
     sent_ids = sorted(results[-2] + results[-1])
-    await asyncio.sleep(0.3)
     print(f"\nfuzz: events={refused} refused={refused}")
     assert refused == FUZZ_EVENTS
     for member in (ana, bob):
+        await member.wait_for_messages(sent_ids)
         assert sorted(m["id"] for m in member.messages()) == sent_ids
-    late = await connect()
-    await late.join("Late", room)
+    [late] = await people(room, "Late")
     await late.wait_for(events.LAST_100_MESSAGES)
     assert [m["id"] for m in late.history()] == sent_ids

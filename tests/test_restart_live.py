@@ -5,8 +5,8 @@ from collections import defaultdict
 
 import pytest
 
-from messaging.store import harperdb_store
 from chatsite import events
+from messaging.store import harperdb_store
 from tests.chat_client import unique_room
 from tests.live_server import start_chat_server
 
@@ -21,12 +21,10 @@ def restartable_server(tmp_path, harperdb_settings):
 
 
 async def test_a_crash_mid_conversation_loses_no_acked_message_and_resends_store_nothing_twice(
-    connect, restartable_server
+    people, restartable_server
 ):
     room = unique_room("restart")
-    sender, listener = await connect(restartable_server.url), await connect(restartable_server.url)
-    await sender.join("Sender", room)
-    await listener.join("Listener", room)
+    sender, listener = await people(room, "Sender", "Listener", url=restartable_server.url)
     first_acks: dict[str, dict] = {}
 
     def remember(client_id):
@@ -41,15 +39,14 @@ async def test_a_crash_mid_conversation_loses_no_acked_message_and_resends_store
                 await sender.sio.emit(events.SEND_MESSAGE, payload, callback=remember(f"c{number}"))
             except Exception:  # the connection died under us: the message is simply unacked
                 pass
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(0.01)  # spread the sends, so the crash lands mid-conversation
 
     restartable_server.start()
     # As our page does after a reconnect: join again and resend everything not known stored;
     # here even the acked ones, to show a resend never stores twice.
-    sender_again = await connect(restartable_server.url)
-    listener_again = await connect(restartable_server.url)
-    await sender_again.join("Sender", room)
-    await listener_again.join("Listener", room)
+    sender_again, listener_again = await people(
+        room, "Sender", "Listener", url=restartable_server.url
+    )
     resent = [
         await sender_again.send(f"m{number}", client_id=f"c{number}") for number in range(MESSAGES)
     ]
