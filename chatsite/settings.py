@@ -133,9 +133,29 @@ CHAT_ALLOWED_ORIGINS = env.list("CHAT_ALLOWED_ORIGINS", default=[])
 CHAT_STORE_RETRY_SECONDS = env.float("CHAT_STORE_RETRY_SECONDS", default=30.0)
 CHAT_STORE_QUEUE_MAX = env.int("CHAT_STORE_QUEUE_MAX", default=10_000)
 
+# --- Logging -------------------------------------------------------------------
+# One handler, on the root logger; every other logger only sets a level and propagates.
+# Django first applies its own DEFAULT_LOGGING (a console handler on "django", shown when
+# DEBUG is on, and a private one on "django.server"), and python-socketio/engineio give
+# their server loggers a handler of their own when those loggers have no level. Both are
+# overridden here, otherwise each of those lines would also reach the root handler: twice.
+LOG_LEVEL = env.str("DJANGO_LOG_LEVEL", default="INFO").upper()
+_LOG_LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+if LOG_LEVEL not in _LOG_LEVELS:
+    raise environ.ImproperlyConfigured(f"DJANGO_LOG_LEVEL is one of {', '.join(_LOG_LEVELS)}.")
+# Socket.IO and Engine.IO log each packet at INFO: errors only, as their own default.
+_SOCKETIO_LOG_LEVEL = max(LOG_LEVEL, "ERROR", key=_LOG_LEVELS.index)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
+        "django.server": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
+        **{
+            name: {"handlers": [], "level": _SOCKETIO_LOG_LEVEL, "propagate": True}
+            for name in ("socketio.server", "socketio.client", "engineio.server", "engineio.client")
+        },
+    },
 }
