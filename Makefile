@@ -1,10 +1,11 @@
-# DevRooms: `make run` serves the app (local HarperDB included); `make test` runs every test.
+# DevRooms: `make run` serves the app (local HarperDB included); `make test` runs every test;
+# `make test-fast` only the unit tests (no live server, no browser).
 PORT ?= 8000
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test setup browser harperdb-stop lint
+.PHONY: run test test-fast setup browser harperdb-stop lint
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +36,12 @@ run: setup
 
 test: setup browser
 	$(BIN)/python -m pytest
+
+# The edit-test loop: the apps' unit tests, without tests/ (the app under a live Daphne, and
+# tests/browser/ in Chromium). A new app's tests go here and in pyproject.toml's testpaths.
+UNIT_TESTS := chatsite rooms messaging realtime
+test-fast: setup
+	$(BIN)/python -m pytest $(UNIT_TESTS)
 
 harperdb-stop: setup
 	$(BIN)/python manage.py harperdb stop
