@@ -22,11 +22,11 @@ import django
 
 django.setup()
 
-from messaging.harperdb import HarperDBClient
-from messaging.local_harperdb import LocalHarperDB
-from messaging.services import in_harperdb_pool
-from messaging.store import HarperDBMessageStore, Message, MessageIdClock
-from messaging.writer import MessageWriter
+from messaging.backend import in_harperdb_pool  # noqa: E402
+from messaging.harperdb import HarperDBClient  # noqa: E402
+from messaging.local_harperdb import LocalHarperDB  # noqa: E402
+from messaging.store import HarperDBMessageStore, Message, MessageIdClock  # noqa: E402
+from messaging.writer import MessageWriter  # noqa: E402
 
 
 async def post(writer: MessageWriter, clock: MessageIdClock, room: str, number: int, sender: int):

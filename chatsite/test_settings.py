@@ -4,4 +4,4 @@ import os
 
 os.environ.setdefault("DJANGO_SECRET_KEY", "tests-only-not-a-secret")
 
-from chatsite.settings import *
+from chatsite.settings import *  # noqa: F403
