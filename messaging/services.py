@@ -10,6 +10,7 @@ from chatsite import events
 from chatsite.errors import ChatError, ErrorCode
 from chatsite.publish import publisher
 from chatsite.staff_feed import staff_feed_message_deleted, staff_feed_message_posted
+from chatsite.text import is_blank
 from messaging import backend
 from messaging.store import Message, MessageIdClock, message_id_in_room
 from messaging.writer import MessageWriter
@@ -45,7 +46,7 @@ def message_writer() -> MessageWriter:
 
 
 def message_validate_text(text: str) -> None:
-    if not text.strip():
+    if is_blank(text):
         raise ChatError(ErrorCode.MESSAGE_EMPTY, MESSAGE_EMPTY)
     limit = settings.CHAT_MESSAGE_MAX_LENGTH
     if len(text) > limit:

@@ -3,15 +3,10 @@ from django.conf import settings
 
 from chatsite.errors import ChatError
 from rooms.models import Room
+from rooms.names import ROOM_NAME_MAX_LENGTH, USERNAME_MAX_LENGTH, room_name_clean, username_clean
 from rooms.presence import presence
 from rooms.selectors import RoomListing, room_list_open
-from rooms.services import (
-    ROOM_NAME_MAX_LENGTH,
-    USERNAME_MAX_LENGTH,
-    room_check_joinable,
-    room_name_clean,
-    username_clean,
-)
+from rooms.services import room_check_joinable
 
 USERNAME_TAKEN_HERE = "Somebody in that room already uses this name; pick another."
 CHOOSE_A_ROOM = "Choose a room, or name a new one."

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from chatsite.errors import ChatError, ErrorCode
 from rooms.identity import is_sessionless
+from rooms.names import same_name
 
 USERNAME_TAKEN = "That username is already used in this room; pick another."
 
@@ -48,9 +49,8 @@ class InProcessPresence:
         self._members: dict[str, Person] = {}  # connection -> the person it belongs to
 
     def _holder(self, room: str, username: str) -> Person | None:
-        wanted = username.casefold()
         for person in self._rooms.get(room, []):
-            if person.username.casefold() == wanted:
+            if same_name(person.username, username):
                 return person
         return None
 

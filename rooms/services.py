@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
-import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,42 +25,16 @@ from chatsite.staff_feed import staff_feed_presence, staff_feed_room
 from messaging.selectors import message_list_recent
 from messaging.services import message_history_move, message_post
 from rooms.models import NAME_TAKEN, Room
+from rooms.names import room_name_clean, username_clean
 from rooms.presence import Person, presence
 from rooms.selectors import room_find, room_member, room_people, roster_list
 
-USERNAME_MAX_LENGTH = 32
-ROOM_NAME_MAX_LENGTH = 64
-INVALID_USERNAME = "A username is 1 to 32 characters, no control characters; ChatBot is reserved."
-INVALID_ROOM = "A room name is 1 to 64 characters without control characters."
 ROOM_NOT_FOUND = "There is no room with that name, and new rooms cannot be created here."
 ROOM_CLOSED = "This room has been closed by a moderator."
 ROOM_BUSY = "That room could not be created just now; please try again."
 REMOVED_BY_MODERATOR = "A moderator removed you from this room."
 ROOM_RENAMED = "This room is now called {name}; join it under its new name."
 ANNOUNCEMENT_EMPTY = "An announcement needs some text."
-
-
-def _has_control_characters(text: str) -> bool:
-    return any(unicodedata.category(character) in ("Cc", "Cf", "Zl", "Zp") for character in text)
-
-
-def username_clean(raw: str) -> str:
-    """The username as it will be shown, or `invalid_username`."""
-    username = raw.strip()
-    if (
-        not 1 <= len(username) <= USERNAME_MAX_LENGTH
-        or _has_control_characters(username)
-        or username.casefold() == events.CHATBOT.casefold()
-    ):
-        raise ChatError(ErrorCode.INVALID_USERNAME, INVALID_USERNAME)
-    return username
-
-
-def room_name_clean(raw: str) -> str:
-    name = raw.strip()
-    if not 1 <= len(name) <= ROOM_NAME_MAX_LENGTH or _has_control_characters(name):
-        raise ChatError(ErrorCode.INVALID_ROOM, INVALID_ROOM)
-    return name
 
 
 def room_check_joinable(*, name: str) -> Room | None:

@@ -10,15 +10,8 @@ from django.utils.text import slugify
 from chatsite.errors import ChatError
 from rooms import services
 from rooms.models import Room
-from rooms.services import (
-    INVALID_ROOM,
-    INVALID_USERNAME,
-    ROOM_CLOSED,
-    ROOM_NOT_FOUND,
-    room_get_or_create,
-    room_name_clean,
-    username_clean,
-)
+from rooms.names import INVALID_ROOM, INVALID_USERNAME, room_name_clean, username_clean
+from rooms.services import ROOM_CLOSED, ROOM_NOT_FOUND, room_get_or_create
 
 CONTROL_CHARACTERS = ["\x00", "\n", "\t", "\x1b", "\u200b", "\u202e", "\u2028"]
 

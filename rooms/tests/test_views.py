@@ -8,8 +8,8 @@ from django.urls import reverse
 from rooms.forms import CHOOSE_AN_OPEN_ROOM, USERNAME_TAKEN_HERE
 from rooms.identity import SESSION_USERNAME_KEY
 from rooms.models import Room
+from rooms.names import INVALID_USERNAME
 from rooms.presence import presence
-from rooms.services import INVALID_USERNAME
 
 pytestmark = pytest.mark.django_db
 

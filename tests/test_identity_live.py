@@ -1,0 +1,62 @@
+"""Who someone is, through real socket.io connections: look-alike names, and removals that stick."""
+
+import pytest
+
+from chatsite import events
+from tests.chat_client import unique_room
+
+ALICE_LOOKALIKES = {
+    "Cyrillic A": ("\u0410lice", "username_taken"),
+    "fullwidth A": ("\uff21lice", "username_taken"),
+    "capital i for l": ("AIice", "username_taken"),
+    "combining grapheme joiner": ("Alice\u034f", "invalid_username"),
+    "hangul filler": ("Alice\u3164", "invalid_username"),
+    "braille blank": ("Alice\u2800", "invalid_username"),
+    "variation selector": ("Alice\ufe0f", "invalid_username"),
+}
+CHATBOT_LOOKALIKES = [
+    "ChatBot\ufe0f",
+    "ChatB\u043et",
+    "\uff23\uff48\uff41\uff54\uff22\uff4f\uff54",
+    "Chat Bot",
+]
+
+
+async def refused_join(client, username: str, room: str) -> str:
+    ack = await client.call(events.JOIN_ROOM, {"username": username, "room": room})
+    assert ack["ok"] is False, ack
+    return ack["error"]["code"]
+
+
+@pytest.mark.parametrize(("name", "code"), ALICE_LOOKALIKES.values(), ids=ALICE_LOOKALIKES.keys())
+async def test_a_name_that_looks_like_someone_in_the_room_is_refused(connect, people, name, code):
+    room = unique_room("alice")
+    [alice] = await people(room, "Alice")
+    impostor = await connect()
+    assert await refused_join(impostor, name, room) == code
+    await alice.send_marker()
+    assert alice.notices() == ["Welcome Alice"]
+
+
+@pytest.mark.parametrize("name", CHATBOT_LOOKALIKES)
+async def test_nobody_can_join_as_a_lookalike_of_chatbot(connect, name):
+    client = await connect()
+    assert await refused_join(client, name, unique_room("bot")) == "invalid_username"
+
+
+async def test_room_names_that_look_alike_are_one_room(connect):
+    label = unique_room("G\u00e9neral")
+    ana, bob, cem = await connect(), await connect(), await connect()
+    first = await ana.join("Ana", label)
+    combining = await bob.join("Bob", label.replace("\u00e9", "e\u0301"))
+    # A Cyrillic e with a combining accent, in capitals.
+    cyrillic = await cem.join("Cem", label.replace("\u00e9", "\u0435\u0301").upper())
+    assert first["room"] == combining["room"] == label
+    assert [user["username"] for user in cyrillic["users"]] == ["Ana", "Bob", "Cem"]
+
+
+async def test_a_message_of_only_invisible_characters_is_refused_as_empty(people):
+    [ana] = await people(unique_room(), "Ana")
+    refused = await ana.send("\u200b\u3164\u2800\u034f\ufeff")
+    assert refused["ok"] is False
+    assert refused["error"]["code"] == "message_empty"
