@@ -19,6 +19,7 @@ from chatsite import publish  # noqa: E402
 from chatsite.routing import websocket_urlpatterns  # noqa: E402
 from realtime.publisher import SocketIOPublisher  # noqa: E402
 from realtime.server import sio  # noqa: E402
+from realtime.transport_limits import TransportLimits  # noqa: E402
 
 publish.install(SocketIOPublisher(sio))
 
@@ -32,4 +33,5 @@ channels_application = ProtocolTypeRouter(
     }
 )
 
-application = socketio.ASGIApp(sio, other_asgi_app=channels_application)
+application = TransportLimits(socketio.ASGIApp(sio, other_asgi_app=channels_application))
+

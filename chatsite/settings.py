@@ -133,6 +133,25 @@ CHAT_ALLOWED_ORIGINS = env.list("CHAT_ALLOWED_ORIGINS", default=[])
 CHAT_STORE_RETRY_SECONDS = env.float("CHAT_STORE_RETRY_SECONDS", default=30.0)
 CHAT_STORE_QUEUE_MAX = env.int("CHAT_STORE_QUEUE_MAX", default=10_000)
 
+# --- Transport limits (per connection, per address, per process) ------------------------
+# What may wait to be sent to one connection (characters); past it the connection is closed
+# and the client reconnects. It must hold one full history (100 long messages).
+CHAT_SEND_QUEUE_MAX_BYTES = env.int("CHAT_SEND_QUEUE_MAX_BYTES", default=4_000_000)
+# One Socket.IO packet (WebSocket frame) or polling request at most, in bytes.
+CHAT_MAX_PAYLOAD_BYTES = env.int("CHAT_MAX_PAYLOAD_BYTES", default=1_000_000)
+# Packets in one polling request; a request with more is refused (400), never half-read.
+CHAT_POLLING_MAX_PACKETS = env.int("CHAT_POLLING_MAX_PACKETS", default=128)
+# WebSocket frames and bytes one connection may send per second (and in a burst); past
+# them the connection is closed (4008). Chat events have their own CHAT_RATE_LIMIT too.
+CHAT_FRAME_RATE = env.float("CHAT_FRAME_RATE", default=50.0)
+CHAT_FRAME_BURST = env.int("CHAT_FRAME_BURST", default=200)
+CHAT_INBOUND_BYTES_PER_SECOND = env.int("CHAT_INBOUND_BYTES_PER_SECOND", default=200_000)
+# Open Socket.IO connections per client address and in all; past them a connection is
+# refused at connect with a reason. Those already connected keep being served.
+CHAT_MAX_CONNECTIONS_PER_IP = env.int("CHAT_MAX_CONNECTIONS_PER_IP", default=50)
+CHAT_MAX_CONNECTIONS = env.int("CHAT_MAX_CONNECTIONS", default=10_000)
+
+
 # --- Logging -------------------------------------------------------------------
 # One handler, on the root logger; every other logger only sets a level and propagates.
 # Django first applies its own DEFAULT_LOGGING (a console handler on "django", shown when

@@ -28,15 +28,16 @@ class TokenBucket:
     def __post_init__(self) -> None:
         self.tokens = float(self.burst)
 
-    def allow(self) -> bool:
+    def allow(self, cost: float = 1) -> bool:
+        """Take `cost` tokens if there are that many; False (and nothing taken) otherwise."""
         if self.rate <= 0:
             return True
         now = time.monotonic()
         self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
         self.updated = now
-        if self.tokens < 1 - 1e-9:  # elapsed-time sums in floats fall short by a hair
+        if self.tokens < cost - 1e-9:  # elapsed-time sums in floats fall short by a hair
             return False
-        self.tokens -= 1
+        self.tokens -= cost
         return True
 
 
@@ -44,6 +45,7 @@ class TokenBucket:
 class Connection:
     sid: str
     person_key: str
+    address: str = ""
     # Fixed by the Django session, or by the connection's first accepted join.
     username: str | None = None
     # Events of one connection are handled one after another, in the order they came.
@@ -71,12 +73,12 @@ def _session_username(session_key: str) -> tuple[bool, str | None]:
     return True, store.get(SESSION_USERNAME_KEY)
 
 
-async def connection_from_environ(sid: str, environ: dict) -> Connection:
+async def connection_from_environ(sid: str, environ: dict, *, address: str) -> Connection:
     """A Django session, when the browser sent a valid one, is the person's proof."""
     session_key = _session_key(environ)
     if session_key:
         exists, username = await _session_username(session_key)
         if exists:
             person_key = session_person_key(session_key)
-            return Connection(sid=sid, person_key=person_key, username=username)
-    return Connection(sid=sid, person_key=connection_person_key(sid))
+            return Connection(sid=sid, person_key=person_key, username=username, address=address)
+    return Connection(sid=sid, person_key=connection_person_key(sid), address=address)

@@ -16,7 +16,9 @@ from chatsite import events
 from chatsite.errors import ChatError, ErrorCode
 from realtime import payloads
 from realtime.connection import Connection, connection_from_environ
+from realtime.connection_caps import connection_caps
 from realtime.server import sio
+from realtime.transport_limits import client_address
 from rooms import services as room_services
 from rooms.selectors import room_history_before
 
@@ -75,8 +77,14 @@ def client_event(event: str, parse: Callable[[tuple], Any]) -> Callable[[Handler
 async def connect(sid: str, environ: Any, auth: Any = None) -> Any:
     if "connection" in await sio.get_session(sid):
         return await _refuse(sid, "connect", payloads.invalid(UNKNOWN_EVENT))
-    connection = await connection_from_environ(sid, environ)
-    await sio.save_session(sid, {"connection": connection})
+    address = client_address(environ["asgi.scope"])
+    connection_caps.admit(address)
+    try:
+        connection = await connection_from_environ(sid, environ, address=address)
+        await sio.save_session(sid, {"connection": connection})
+    except BaseException:
+        connection_caps.release(address)
+        raise
 
 
 @sio.on("disconnect")
@@ -84,6 +92,7 @@ async def disconnect(sid: str, *reason: Any) -> Any:
     if sio.manager.is_connected(sid, "/"):
         return await _refuse(sid, "disconnect", payloads.invalid(UNKNOWN_EVENT))
     connection: Connection = (await sio.get_session(sid))["connection"]
+    connection_caps.release(connection.address)
     async with connection.turn:
         await room_services.room_disconnect(connection=sid)
 

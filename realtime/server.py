@@ -6,6 +6,8 @@ import socketio
 from django.conf import settings
 from django.http.request import split_domain_port, validate_host
 
+from realtime.engine import BoundedSocketServer
+
 
 def _request_scheme(environ: dict) -> str:
     """http or https, as the browser connected. Engine.IO's own `wsgi.url_scheme` only
@@ -32,9 +34,12 @@ def _client_manager() -> socketio.AsyncManager | None:
     return None
 
 
-sio = socketio.AsyncServer(
+sio = BoundedSocketServer(
     async_mode="asgi",
     cors_allowed_origins=origin_allowed,
     client_manager=_client_manager(),
-    max_http_buffer_size=1_000_000,
+    max_http_buffer_size=settings.CHAT_MAX_PAYLOAD_BYTES,
+    send_queue_max_bytes=settings.CHAT_SEND_QUEUE_MAX_BYTES,
+    polling_max_packets=settings.CHAT_POLLING_MAX_PACKETS,
+
 )

@@ -8,7 +8,7 @@ from tests.live_server import start_chat_server
 
 @pytest.fixture(scope="session")
 def chat_server(tmp_path_factory, harperdb_settings):
-    """The server most tests share: rate limit off, short presence grace period."""
+    """The server most tests share: rate limits off, short presence grace period."""
     server = start_chat_server(tmp_path_factory.mktemp("chat-server"), harperdb_settings)
     yield server
     server.stop()

@@ -1,0 +1,89 @@
+"""Engine.IO, bounded: each connection's outgoing queue has a cap, and the library hooks
+this relies on are where python-socketio 5.18 / python-engineio 4.15 have them."""
+
+import asyncio
+from importlib.metadata import version
+
+import engineio
+import pytest
+import socketio
+from engineio import packet as eio_packet
+from engineio.async_socket import AsyncSocket
+from engineio.payload import Payload
+
+from realtime.engine import BoundedEngineServer, BoundedSocketServer, OutboundQueue
+
+
+@pytest.fixture(autouse=True)
+def _keep_the_payload_limit():
+    """Building a server sets Engine.IO's process-wide packet limit; put it back."""
+    before = Payload.max_decode_packets
+    yield
+    Payload.max_decode_packets = before
+
+
+def message(text: str) -> eio_packet.Packet:
+    return eio_packet.Packet(eio_packet.MESSAGE, text)
+
+
+def drain(queue: asyncio.Queue) -> list:
+    items = []
+    while not queue.empty():
+        items.append(queue.get_nowait())
+        queue.task_done()
+    return items
+
+
+async def test_packets_under_the_cap_wait_in_order():
+    queue = OutboundQueue(max_bytes=100)
+    for text in ("a" * 40, "b" * 40):
+        await queue.put(message(text))
+    assert [pkt.data for pkt in drain(queue)] == ["a" * 40, "b" * 40]
+    assert queue.queued_bytes == 0
+
+
+async def test_past_the_cap_what_waited_is_dropped_and_the_connection_told_to_close():
+    queue = OutboundQueue(max_bytes=100)
+    await queue.put(message("a" * 60))
+    await queue.put(message("b" * 60))
+    items = drain(queue)
+    assert [getattr(item, "packet_type", None) for item in items] == [eio_packet.CLOSE, None]
+    assert queue.overflowed
+
+
+async def test_after_an_overflow_only_the_end_marker_is_taken_and_join_returns():
+    queue = OutboundQueue(max_bytes=10)
+    await queue.put(message("x" * 11))
+    drain(queue)
+    await queue.put(message("more"))
+    assert queue.empty()
+    queue.put_nowait(None)  # Engine.IO puts the marker back after reading it
+    assert drain(queue) == [None]
+    await asyncio.wait_for(queue.join(), timeout=1)
+
+
+def test_each_engineio_connection_gets_a_bounded_queue():
+    server = BoundedSocketServer(
+        async_mode="asgi", send_queue_max_bytes=1234, polling_max_packets=64
+    )
+    assert isinstance(server.eio, BoundedEngineServer)
+    socket = AsyncSocket(server.eio, "sid-1")
+    assert isinstance(socket.queue, OutboundQueue)
+    assert socket.queue.max_bytes == 1234
+
+
+def test_a_polling_request_may_carry_up_to_the_configured_number_of_packets():
+    BoundedSocketServer(async_mode="asgi", send_queue_max_bytes=1_000, polling_max_packets=64)
+    assert Payload.max_decode_packets == 64
+    assert len(Payload(encoded_payload="\x1e".join(["6"] * 64)).packets) == 64
+    with pytest.raises(ValueError, match="Too many packets"):
+        Payload(encoded_payload="\x1e".join(["6"] * 65))
+
+
+def test_the_library_hooks_used_are_still_there():
+    """If an upgrade moves one of these, realtime/engine.py must be rewritten for it."""
+    assert version("python-engineio").startswith("4.")
+    assert version("python-socketio").startswith("5.")
+    assert callable(socketio.AsyncServer._engineio_server_class)
+    assert callable(engineio.AsyncServer.create_queue)
+    assert isinstance(Payload.max_decode_packets, int)
