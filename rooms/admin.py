@@ -10,16 +10,19 @@ from asgiref.sync import async_to_sync
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html
 
 from chatsite.errors import ChatError
 from messaging.selectors import message_list_recent, message_room_stats
 from messaging.services import message_delete
 from rooms import services
-from rooms.models import Room
+from rooms.models import Room, RoomBan
 from rooms.presence import presence
 from rooms.selectors import room_people
 
@@ -46,6 +49,7 @@ class RemovalForm(ModerationForm):
     action_name = "remove"
     username = forms.CharField(max_length=32, widget=forms.HiddenInput)
     reason = forms.CharField(max_length=200, required=False, label="Reason")
+    for_good = forms.BooleanField(required=False, label="Ban for good")
 
 
 class DeletionForm(ModerationForm):
@@ -169,9 +173,17 @@ class RoomAdmin(admin.ModelAdmin):
     def _moderate_remove(self, request: HttpRequest, room: Room, data: dict) -> None:
         username = data["username"]
         removed = async_to_sync(services.room_remove_person)(
-            room=room.name, username=username, reason=data["reason"]
+            room=room.name,
+            username=username,
+            reason=data["reason"],
+            for_good=data["for_good"],
+            moderator_id=request.user.pk,
         )
-        if removed:
+        if removed and data["for_good"]:
+            self._done(
+                request, room, f"Removed {username} from {room.name} and banned them for good."
+            )
+        elif removed:
             self._done(request, room, f"Removed {username} from {room.name}.")
         else:
             messages.warning(request, f"{username} is not in {room.name} any more.")
@@ -186,6 +198,53 @@ class RoomAdmin(admin.ModelAdmin):
     def _done(self, request: HttpRequest, room: Room, what: str) -> None:
         self.log_change(request, room, what)
         messages.success(request, what)
+
+
+class InForceFilter(admin.SimpleListFilter):
+    title = "in force"
+    parameter_name = "in_force"
+
+    def lookups(self, request, model_admin):
+        return (("yes", "In force"), ("no", "Over or lifted"))
+
+    def queryset(self, request, queryset):
+        in_force = Q(until__isnull=True) | Q(until__gt=timezone.now())
+        if self.value() == "yes":
+            return queryset.filter(in_force)
+        if self.value() == "no":
+            return queryset.exclude(in_force)
+        return queryset
+
+
+@admin.register(RoomBan)
+class RoomBanAdmin(admin.ModelAdmin):
+    """Removals and bans, made from a room's Moderate page; staff list and lift them here."""
+
+    list_display = ("username", "room", "kept_out_until", "in_force", "reason", "created_by")
+    list_filter = (InForceFilter, "room")
+    search_fields = ("username", "room__name")
+    readonly_fields = ("room", "username", "person_key", "created_by", "created_at")
+    fields = ("room", "username", "until", "reason", "person_key", "created_by", "created_at")
+    actions = ("lift",)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.display(description="until")
+    def kept_out_until(self, ban: RoomBan) -> str:
+        return "for good" if ban.for_good else date_format(ban.until, "DATETIME_FORMAT")
+
+    @admin.display(description="in force", boolean=True)
+    def in_force(self, ban: RoomBan) -> bool:
+        return ban.for_good or ban.until > timezone.now()
+
+    @admin.action(description="Lift the selected removals and bans")
+    def lift(self, request, queryset) -> None:
+        now = timezone.now()
+        for ban in queryset.filter(Q(until__isnull=True) | Q(until__gt=now)):
+            ban.until = now
+            ban.save(update_fields=["until"])
+            self.log_change(request, ban, f"Lifted: {ban.username} may join {ban.room} again.")
 
 
 def live_rooms_view(request: HttpRequest) -> HttpResponse:

@@ -6,7 +6,7 @@ from rooms.models import Room
 from rooms.names import ROOM_NAME_MAX_LENGTH, USERNAME_MAX_LENGTH, room_name_clean, username_clean
 from rooms.presence import presence
 from rooms.selectors import RoomListing, room_list_open
-from rooms.services import room_check_joinable
+from rooms.services import room_check_joinable, room_ensure_admitted
 
 USERNAME_TAKEN_HERE = "Somebody in that room already uses this name; pick another."
 CHOOSE_A_ROOM = "Choose a room, or name a new one."
@@ -71,6 +71,11 @@ class JoinForm(forms.Form):
             self.add_error("room", CHOOSE_A_ROOM if creation else CHOOSE_AN_OPEN_ROOM)
             return cleaned
         if existing is not None and (username := cleaned.get("username")):
+            try:
+                room_ensure_admitted(room=existing, username=username, person_key=self.person_key)
+            except ChatError as error:
+                self.add_error(None, error.message)
+                return cleaned
             try:
                 presence.ensure_available(
                     room=existing.name, username=username, person_key=self.person_key

@@ -1,9 +1,9 @@
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
 from chatsite.errors import ChatError
-from rooms.names import name_key as room_name_key
-from rooms.names import room_name_clean
+from rooms.names import look_key, name_key, room_name_clean
 
 NAME_TAKEN = "Another room already has this name (or one that looks the same)."
 
@@ -24,7 +24,7 @@ class Room(models.Model):
         return self.name
 
     def save(self, *args, **kwargs) -> None:
-        self.name_key = room_name_key(self.name)
+        self.name_key = name_key(self.name)
         super().save(*args, **kwargs)
 
     def clean(self) -> None:
@@ -34,6 +34,45 @@ class Room(models.Model):
             self.name = room_name_clean(self.name)
         except ChatError as error:
             raise ValidationError({"name": error.message}) from error
-        clash = Room.objects.filter(name_key=room_name_key(self.name)).exclude(pk=self.pk)
+        clash = Room.objects.filter(name_key=name_key(self.name)).exclude(pk=self.pk)
         if self.name and clash.exists():
             raise ValidationError({"name": NAME_TAKEN})
+
+
+class RoomBan(models.Model):
+    """A person kept out of a room by a moderator: for a while after a removal, or for good.
+
+    It holds the person (their session's person key) and their name, in any spelling that
+    counts as the same name (rooms.names)."""
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="bans")
+    username = models.CharField(max_length=64)
+    username_key = models.CharField(max_length=512, db_index=True, editable=False)
+    username_look_key = models.CharField(max_length=512, db_index=True, editable=False)
+    # Empty for a person without a session: their name alone is held.
+    person_key = models.CharField(max_length=128, blank=True, db_index=True)
+    until = models.DateTimeField(null=True, blank=True, help_text="Empty: for good.")
+    reason = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]  # noqa: RUF012 (a list, as the migrations record it)
+
+    def __str__(self) -> str:
+        return f"{self.username} in {self.room}"
+
+    def save(self, *args, **kwargs) -> None:
+        self.username_key = name_key(self.username)
+        self.username_look_key = look_key(self.username)
+        super().save(*args, **kwargs)
+
+    @property
+    def for_good(self) -> bool:
+        return self.until is None

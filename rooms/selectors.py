@@ -5,10 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.db.models import F, Q
+from django.utils import timezone
+
 from chatsite.errors import ChatError, ErrorCode
 from messaging.selectors import message_list_before
 from messaging.store import Message
-from rooms.models import Room, room_name_key
+from rooms.models import Room, RoomBan
+from rooms.names import look_key, name_key
 from rooms.presence import Person, presence
 
 NOT_IN_ROOM = "Join a room first."
@@ -56,7 +60,18 @@ def room_list_open() -> list[RoomListing]:
 
 def room_find(*, name: str) -> Room | None:
     """The room called `name` in any letter case, open or closed."""
-    return Room.objects.filter(name_key=room_name_key(name)).first()
+    return Room.objects.filter(name_key=name_key(name)).first()
+
+
+def room_ban_in_force(*, room: Room, username: str, person_key: str) -> RoomBan | None:
+    """The ban that keeps this person, or this name in any spelling, out of `room` now;
+    the one that lasts longest when there are several."""
+    holds = Q(username_key=name_key(username)) | Q(username_look_key=look_key(username))
+    if person_key:
+        holds |= Q(person_key=person_key)
+    in_force = Q(until__isnull=True) | Q(until__gt=timezone.now())
+    bans = RoomBan.objects.filter(holds, in_force, room=room)
+    return bans.order_by(F("until").desc(nulls_first=True)).first()
 
 
 async def room_history_before(

@@ -10,12 +10,14 @@ import asyncio
 import copy
 import json
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.text import slugify
 
 from chatsite import events
@@ -24,15 +26,18 @@ from chatsite.publish import publisher
 from chatsite.staff_feed import staff_feed_presence, staff_feed_room
 from messaging.selectors import message_list_recent
 from messaging.services import message_history_move, message_post
-from rooms.models import NAME_TAKEN, Room
+from rooms.identity import is_sessionless
+from rooms.models import NAME_TAKEN, Room, RoomBan
 from rooms.names import room_name_clean, username_clean
 from rooms.presence import Person, presence
-from rooms.selectors import room_find, room_member, room_people, roster_list
+from rooms.selectors import room_ban_in_force, room_find, room_member, room_people, roster_list
 
 ROOM_NOT_FOUND = "There is no room with that name, and new rooms cannot be created here."
 ROOM_CLOSED = "This room has been closed by a moderator."
 ROOM_BUSY = "That room could not be created just now; please try again."
 REMOVED_BY_MODERATOR = "A moderator removed you from this room."
+BANNED_UNTIL = "A moderator removed you from this room; you can join it again after {until}."
+BANNED_FOR_GOOD = "A moderator has banned you from this room."
 ROOM_RENAMED = "This room is now called {name}; join it under its new name."
 ANNOUNCEMENT_EMPTY = "An announcement needs some text."
 
@@ -104,11 +109,30 @@ class Joined:
     roster: list[dict[str, str]]
 
 
+def room_ensure_admitted(*, room: Room, username: str, person_key: str) -> None:
+    """Raise `banned` while a moderator keeps this person, or this name, out of `room`."""
+    ban = room_ban_in_force(room=room, username=username, person_key=person_key)
+    if ban is None:
+        return
+    if ban.until is None:
+        raise ChatError(ErrorCode.BANNED, BANNED_FOR_GOOD)
+    raise ChatError(
+        ErrorCode.BANNED, BANNED_UNTIL.format(until=f"{ban.until:%Y-%m-%d %H:%M:%S} UTC")
+    )
+
+
+def _room_admit(*, name: str, username: str, person_key: str) -> Room:
+    room = room_get_or_create(name=name)
+    room_ensure_admitted(room=room, username=username, person_key=person_key)
+    return room
+
+
 async def room_join(*, connection: str, person_key: str, username: str, room_name: str) -> Joined:
     """Put the connection in a room (leaving its current one) and tell everybody concerned."""
     name = room_name_clean(room_name)
     username = username_clean(username)
-    room = (await database_sync_to_async(room_get_or_create)(name=name)).name
+    admit = database_sync_to_async(_room_admit)
+    room = (await admit(name=name, username=username, person_key=person_key)).name
     presence.ensure_available(room=room, username=username, person_key=person_key)
     current = presence.member(connection=connection)
     if current is not None and current.room != room:
@@ -216,12 +240,51 @@ async def _evict(person: Person, reason: str) -> None:
     presence.remove(person)
 
 
-async def room_remove_person(*, room: str, username: str, reason: str = "") -> bool:
-    """Remove a person from a room; the others see the roster change and a notice.
-    False when nobody of that name is in the room."""
+def room_ban(
+    *,
+    room: str,
+    username: str,
+    person_key: str,
+    for_good: bool = False,
+    reason: str = "",
+    moderator_id: int | None = None,
+) -> RoomBan | None:
+    """Keep a person (their session) and their name out of a room: for good, or for
+    CHAT_REMOVAL_MINUTES (none when that is 0)."""
+    minutes = settings.CHAT_REMOVAL_MINUTES
+    if not for_good and minutes <= 0:
+        return None
+    return RoomBan.objects.create(
+        room=room_find(name=room),
+        username=username,
+        person_key="" if is_sessionless(person_key) else person_key,
+        until=None if for_good else timezone.now() + timedelta(minutes=minutes),
+        reason=reason,
+        created_by_id=moderator_id,
+    )
+
+
+async def room_remove_person(
+    *,
+    room: str,
+    username: str,
+    reason: str = "",
+    for_good: bool = False,
+    moderator_id: int | None = None,
+) -> bool:
+    """Remove a person from a room and keep them out (`room_ban`); the others see the roster
+    change and a notice. False when nobody of that name is in the room."""
     person = presence.find(room=room, username=username)
     if person is None:
         return False
+    await database_sync_to_async(room_ban)(
+        room=room,
+        username=person.username,
+        person_key=person.person_key,
+        for_good=for_good,
+        reason=reason,
+        moderator_id=moderator_id,
+    )
     await _evict(person, reason or REMOVED_BY_MODERATOR)
     await _announce_departure(person, events.removed_text(person.username))
     return True

@@ -1,9 +1,16 @@
 """Who someone is, through real socket.io connections: look-alike names, and removals that stick."""
 
+import asyncio
+import uuid
+
 import pytest
 
 from chatsite import events
+from rooms.services import BANNED_FOR_GOOD
 from tests.chat_client import unique_room
+from tests.live_server import create_user, logged_in, moderate, post_form
+
+MODERATOR_PASSWORD = "moderator-password-1"
 
 ALICE_LOOKALIKES = {
     "Cyrillic A": ("\u0410lice", "username_taken"),
@@ -60,3 +67,54 @@ async def test_a_message_of_only_invisible_characters_is_refused_as_empty(people
     refused = await ana.send("\u200b\u3164\u2800\u034f\ufeff")
     assert refused["ok"] is False
     assert refused["error"]["code"] == "message_empty"
+
+
+@pytest.fixture(scope="module")
+def moderator(chat_server):
+    username = f"moderator-{uuid.uuid4().hex[:6]}"
+    create_user(chat_server, username, MODERATOR_PASSWORD, staff=True)
+    return logged_in(chat_server, username, MODERATOR_PASSWORD)
+
+
+async def removed(moderator, chat_server, member, room: str, **fields: str) -> None:
+    await moderate(moderator, chat_server, room, "remove", username="Bob", reason="", **fields)
+    await member.wait_for(events.REMOVED_FROM_ROOM)
+
+
+async def test_a_removed_person_cannot_come_back_under_their_name_or_a_lookalike(
+    chat_server, moderator, connect, people
+):
+    room = unique_room("removal")
+    ana, bob = await people(room, "Ana", "Bob")
+    await removed(moderator, chat_server, bob, room)
+    for name in ("Bob", "B\u043eb"):  # the second with a Cyrillic o
+        again = await connect()
+        ack = await again.call(events.JOIN_ROOM, {"username": name, "room": room})
+        assert ack["error"]["code"] == "banned"
+        assert ack["error"]["message"].startswith("A moderator removed you from this room")
+    await ana.send_marker()
+    assert ana.notices()[-1] == "Bob was removed from the chat room by a moderator"
+
+
+async def test_a_ban_for_good_holds_until_staff_lift_it(chat_server, moderator, connect, people):
+    room = unique_room("ban")
+    [bob] = await people(room, "Bob")
+    await removed(moderator, chat_server, bob, room, for_good="on")
+    again = await connect()
+    refused = await again.call(events.JOIN_ROOM, {"username": "Bob", "room": room})
+    assert refused["error"] == {"code": "banned", "message": BANNED_FOR_GOOD}
+    with chat_server.database() as database:
+        [ban_id] = database.execute(
+            "SELECT rooms_roomban.id FROM rooms_roomban JOIN rooms_room ON room_id = rooms_room.id"
+            " WHERE rooms_room.name = ? AND until IS NULL",
+            (room,),
+        ).fetchone()
+    lifted = await asyncio.to_thread(
+        post_form,
+        moderator,
+        chat_server,
+        "/admin/rooms/roomban/",
+        {"action": "lift", "_selected_action": str(ban_id)},
+    )
+    assert lifted.ok
+    assert (await again.join("Bob", room))["room"] == room

@@ -22,7 +22,7 @@ def at_0003():
     migrate(MigrationExecutor(connection).loader.graph.leaf_nodes("rooms"))
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_rooms_whose_names_now_look_the_same_keep_the_older_one_open(at_0003):
     Room = at_0003.get_model("rooms", "Room")
     for name in ["General", "G\u0435neral", "Caf\u00e9", "Cafe\u0301"]:  # Cyrillic e; é twice
