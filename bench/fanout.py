@@ -202,7 +202,11 @@ def generate(server: Server, arguments: list[str], *, limit_seconds: float) -> d
     result: dict[str, Any] = {"mode": "failed", "errors": ["no result"]}
     try:
         for line in process.stdout:
-            report = json.loads(line)
+            try:
+                report = json.loads(line)
+            except json.JSONDecodeError:
+                result = {"mode": "failed", "errors": [f"not JSON: {line[:200]}"]}
+                continue
             if "phase" in report:
                 marks[report["phase"]] = {
                     name: process_cpu_seconds(pid) for name, pid in watched.items()
@@ -227,9 +231,10 @@ def run_load(
         [
             *("--clients", str(options.clients), "--rooms", str(options.rooms)),
             *("--rate", str(rate), "--duration", str(duration)),
-            *("--drain", str(options.drain), "--prefix", prefix),
+            *("--drain", str(options.drain), "--drain-max", str(options.drain_max)),
+            *("--prefix", prefix),
         ],
-        limit_seconds=duration + options.drain + 120,
+        limit_seconds=duration + options.drain_max + 120,
     )
     result.update(server=server.name, rate=rate, peak_rss_mb=server.peak_rss_mb())
     received = result.get("deliveries_received") or 0
@@ -299,6 +304,7 @@ def table_row(ours: dict, peer: dict | None) -> list[str]:
     return [
         str(ours["rate"]),
         " / ".join(milliseconds(latency, name) for name in ("p50", "p95", "p99", "max")),
+        str(ours.get("delivery_rate", "-")),
         str(ours.get("lost", "-")),
         str(ours.get("missing", "-")),
         str(ours.get("acks_missing_or_refused", "-")),
@@ -316,6 +322,7 @@ def table_row(ours: dict, peer: dict | None) -> list[str]:
 TABLE_HEADER = [
     "msgs/s",
     "DevRooms p50 / p95 / p99 / max ms",
+    "dlv/s",
     "lost",
     "missing",
     "refused",
@@ -331,7 +338,9 @@ TABLE_HEADER = [
 
 
 def print_table(rows: list[tuple[dict, dict | None]]) -> None:
-    """One line per run: DevRooms, the peer, and DevRooms / peer ratios ("x")."""
+    """One line per run: DevRooms, the peer, and DevRooms / peer ratios ("x"). dlv/s is
+    deliveries per second from the first send to the last delivery: below 20 x msgs/s
+    (with 20 per room) when DevRooms falls behind."""
     lines = [TABLE_HEADER] + [table_row(ours, peer) for ours, peer in rows]
     widths = [max(len(line[column]) for line in lines) for column in range(len(TABLE_HEADER))]
     print()
@@ -456,7 +465,12 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument(
         "--warmup", type=float, default=3, help="seconds of unmeasured load first (0: none)"
     )
-    parser.add_argument("--drain", type=float, default=20, help="seconds to wait for the rest")
+    parser.add_argument(
+        "--drain", type=float, default=10, help="give up after this many seconds without progress"
+    )
+    parser.add_argument(
+        "--drain-max", type=float, default=180, help="seconds to wait for late deliveries at most"
+    )
     parser.add_argument("--repeat", type=int, default=1, help="run every rate this many times")
     parser.add_argument("--history-messages", type=int, default=1000)
     parser.add_argument("--history-joins", type=int, default=50, help="0 skips the history run")

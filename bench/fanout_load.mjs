@@ -6,7 +6,8 @@
 // room (join_room with ack; join -> last_100_messages timed); then message i is sent by
 // client i % N at start + i / rate, --rate messages/s for --duration seconds, each with a
 // unique client_id and its send time in the text. Every receive_message carrying one of our
-// client_ids is timed against that send time. Waits up to --drain seconds for the rest.
+// client_ids is timed against that send time. Then waits for the rest while they keep
+// coming: until --drain seconds pass with no delivery and no ack, or --drain-max seconds.
 //
 // History mode (--history-joins K --room NAME): K joins one after another, each on a new
 // connection, timing join_room -> last_100_messages (after 3 untimed warm-up joins).
@@ -15,7 +16,7 @@
 // (the driver reads the server's CPU time at both), then one JSON line with the result.
 //
 //   node bench/fanout_load.mjs --url http://127.0.0.1:8000 [--clients 200 --rooms 10
-//        --rate 500 --duration 10 --drain 20 --prefix bench]
+//        --rate 500 --duration 10 --drain 10 --drain-max 180 --prefix bench]
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { io } from "socket.io-client";
@@ -27,7 +28,8 @@ const { values: options } = parseArgs({
     rooms: { type: "string", default: "10" },
     rate: { type: "string", default: "500" },
     duration: { type: "string", default: "10" },
-    drain: { type: "string", default: "20" },
+    drain: { type: "string", default: "10" },
+    "drain-max": { type: "string", default: "180" },
     prefix: { type: "string", default: `bench-${Date.now()}` },
     "history-joins": { type: "string", default: "0" },
     room: { type: "string" },
@@ -44,8 +46,13 @@ function note(error) {
   if (errors.length < 10) errors.push(String(error?.message ?? error));
 }
 
-function say(line) {
-  process.stdout.write(`${JSON.stringify(line)}\n`);
+function say(line, then) {
+  process.stdout.write(`${JSON.stringify(line)}\n`, then);
+}
+
+// Exit once stdout is flushed: process.exit() alone cuts a long line written to a pipe.
+function finish(line, code) {
+  say(line, () => process.exit(code));
 }
 
 function percentiles(samples) {
@@ -116,6 +123,7 @@ async function load() {
   let received = 0;
   let duplicates = 0;
   let strays = 0;
+  let lastArrival = 0;
   const onMessage = (data) => {
     const now = performance.now();
     const id = data.client_id;
@@ -123,7 +131,10 @@ async function load() {
     const seq = id.charCodeAt(0) === 109 ? Number(id.slice(1)) : -1; // "m<seq>"
     if (!(seq >= 0 && seq < total)) strays += 1;
     else if (++arrivals[seq] > roomSize[roomOf(seq % clients)]) duplicates += 1;
-    else latencies[received++] = now - sentAt[seq];
+    else {
+      latencies[received++] = now - sentAt[seq];
+      lastArrival = now;
+    }
   };
   for (const { socket } of members) {
     socket.on("receive_message", onMessage);
@@ -165,15 +176,21 @@ async function load() {
     tick();
   });
   const sendSeconds = (performance.now() - started) / 1000;
-  const drainDeadline = performance.now() + Number(options.drain) * 1000;
+  const drainStarted = performance.now();
   await new Promise((resolve) => {
+    let progress = -1;
+    let progressAt = performance.now();
     const check = () => {
-      if ((received >= expected && acks >= total) || performance.now() > drainDeadline) resolve();
+      const now = performance.now();
+      if (received + acks !== progress) [progress, progressAt] = [received + acks, now];
+      const idle = now - progressAt > Number(options.drain) * 1000;
+      const over = now - drainStarted > Number(options["drain-max"]) * 1000;
+      if ((received >= expected && acks >= total) || idle || over) resolve();
       else setTimeout(check, 20);
     };
     check();
   });
-  const elapsedSeconds = (performance.now() - started) / 1000;
+  const deliveringSeconds = (Math.max(lastArrival, started) - started) / 1000;
   say({ phase: "drained" });
   const cpu = process.cpuUsage(cpuBefore);
   for (const { socket } of members) socket.close();
@@ -188,7 +205,8 @@ async function load() {
     messages: total,
     achieved_rate: Math.round(total / sendSeconds),
     send_seconds: Math.round(sendSeconds * 1000) / 1000,
-    elapsed_seconds: Math.round(elapsedSeconds * 1000) / 1000,
+    until_last_delivery_seconds: Math.round(deliveringSeconds * 1000) / 1000,
+    delivery_rate: deliveringSeconds > 0 ? Math.round(received / deliveringSeconds) : 0,
     deliveries_expected: expected,
     deliveries_received: received,
     lost: expected - received,
@@ -231,20 +249,16 @@ async function history() {
 }
 
 // Bounded in time whatever the server does: give up well after the run should have ended.
-const limitSeconds = CONNECT_TIMEOUT_MS / 1000 + Number(options.duration) + Number(options.drain) + 60;
+const limitSeconds =
+  CONNECT_TIMEOUT_MS / 1000 + Number(options.duration) + Number(options["drain-max"]) + 60;
 setTimeout(() => {
-  say({ mode: "failed", errors: [...errors, `gave up after ${limitSeconds} s`] });
-  process.exit(2);
+  finish({ mode: "failed", errors: [...errors, `gave up after ${limitSeconds} s`] }, 2);
 }, limitSeconds * 1000).unref();
 
 const work = Number(options["history-joins"]) > 0 ? history() : load();
 work
-  .then((result) => {
-    say(result);
-    process.exit(0);
-  })
+  .then((result) => finish(result, 0))
   .catch((error) => {
     note(error);
-    say({ mode: "failed", errors });
-    process.exit(1);
+    finish({ mode: "failed", errors }, 1);
   });
