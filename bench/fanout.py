@@ -216,6 +216,9 @@ def generate(server: Server, arguments: list[str], *, limit_seconds: float) -> d
         process.wait()
     finally:
         watchdog.cancel()
+        if process.poll() is None:  # interrupted: it has a session of its own, so no Ctrl-C
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
     if {"sending", "drained"} <= marks.keys():
         for name in watched:
             result[f"{name}_cpu_seconds"] = marks["drained"][name] - marks["sending"][name]
