@@ -2,6 +2,7 @@
 
 import asyncio
 import os
+import secrets
 
 import pytest
 
@@ -18,11 +19,13 @@ def harperdb_server(tmp_path_factory):
         yield {
             "HARPERDB_URL": os.environ["HARPERDB_URL"],
             "HARPERDB_USERNAME": os.environ.get("HARPERDB_USERNAME", "devrooms"),
-            "HARPERDB_PASSWORD": os.environ.get("HARPERDB_PASSWORD", "devrooms-local"),
+            "HARPERDB_PASSWORD": os.environ["HARPERDB_PASSWORD"],
         }
         return
     server = local_harperdb.LocalHarperDB.on_free_ports(
-        tmp_path_factory.mktemp("harperdb"), username="devrooms", password="test-password"
+        tmp_path_factory.mktemp("harperdb"),
+        username="devrooms",
+        password=secrets.token_urlsafe(24),
     )
     server.start()
     try:

@@ -7,7 +7,9 @@ import environ
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env")
+# Local, never committed; `manage.py harperdb start` writes the local HarperDB's password here.
+ENV_FILE = BASE_DIR / ".env"
+environ.Env.read_env(ENV_FILE)
 
 # --- Django core --------------------------------------------------------------
 
@@ -108,18 +110,17 @@ else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 # --- HarperDB -----------------------------------------------------------------
-# An empty HARPERDB_URL means "the local HarperDB this project installs and starts".
+# An empty HARPERDB_URL means "the local HarperDB this project installs and starts"; its
+# password, when not given, is generated on its first start and kept in ENV_FILE.
 
 HARPERDB_URL = env.str("HARPERDB_URL", default="")
 HARPERDB_USERNAME = env.str("HARPERDB_USERNAME", default="devrooms")
-HARPERDB_PASSWORD = env.str("HARPERDB_PASSWORD", default="devrooms-local")
+HARPERDB_PASSWORD = env.str("HARPERDB_PASSWORD", default="")
 HARPERDB_DATABASE = env.str("HARPERDB_DATABASE", default="realtime_chat_app")
 HARPERDB_TABLE = env.str("HARPERDB_TABLE", default="messages")
 HARPERDB_TIMEOUT_SECONDS = env.float("HARPERDB_TIMEOUT_SECONDS", default=5.0)
 HARPERDB_LOCAL_ROOT = BASE_DIR / env.str("HARPERDB_LOCAL_ROOT", default="var/harperdb")
 HARPERDB_LOCAL_PORT = env.int("HARPERDB_LOCAL_PORT", default=9925)
-HARPERDB_LOCAL_HTTP_PORT = env.int("HARPERDB_LOCAL_HTTP_PORT", default=9926)
-HARPERDB_LOCAL_MQTT_PORT = env.int("HARPERDB_LOCAL_MQTT_PORT", default=9927)
 
 # --- Chat rules ---------------------------------------------------------------
 

@@ -80,6 +80,10 @@ class HarperDBClient:
         """Raise unless HarperDB answers an authenticated request."""
         self._call({"operation": "describe_all"})
 
+    def alter_user(self, *, username: str, password: str) -> None:
+        """Give `username` a new password."""
+        self._call({"operation": "alter_user", "username": username, "password": password})
+
     def create_database(self, *, database: str) -> bool:
         """Create `database`; False when it already existed."""
         try:

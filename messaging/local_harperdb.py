@@ -1,13 +1,17 @@
 """Run the npm-installed HarperDB as a local background process (development and tests).
 
-The process listens on 127.0.0.1 only, keeps its data and a private HOME under `root`
-(so that several instances never share HarperDB's boot file in ~/.harperdb), and is
-stopped by the PID recorded when it was started.
+The process serves only its Operations API, on 127.0.0.1 and a unix socket under `root`,
+with CORS off; it keeps its data and a private HOME under `root` (so that several instances
+never share HarperDB's boot file in ~/.harperdb), and is stopped by the PID recorded when it
+was started. Its admin password is generated on first use and kept in the local `.env`.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import re
+import secrets
 import signal
 import socket
 import subprocess
@@ -21,8 +25,37 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 EXECUTABLE = PROJECT_DIR / "node_modules" / ".bin" / "harperdb"
 
 
+# What DevRooms installed its local HarperDB with before passwords were generated: an install
+# that still accepts it is given the generated password on its next start.
+LEGACY_PASSWORD = "devrooms-local"
+PASSWORD_SETTING = "HARPERDB_PASSWORD"
+_PASSWORD_LINE = re.compile(rf"^\s*(?:export\s+)?{PASSWORD_SETTING}\s*=\s*(.*?)\s*$")
+
+
 class LocalHarperDBError(Exception):
     pass
+
+
+def local_password(env_file: Path) -> str:
+    """The local HarperDB's password as kept in `env_file`, generated and written there the
+    first time (into an empty `HARPERDB_PASSWORD=` line when there is one)."""
+    lines = env_file.read_text().splitlines() if env_file.exists() else []
+    empty_line = None
+    for number, line in enumerate(lines):
+        if match := _PASSWORD_LINE.match(line):
+            if value := match.group(1).strip("'\""):
+                return value
+            empty_line = number
+    password = secrets.token_urlsafe(24)
+    setting = f"{PASSWORD_SETTING}={password}"
+    if empty_line is None:
+        lines.append(setting)
+    else:
+        lines[empty_line] = setting
+    env_file.touch(mode=0o600)
+    env_file.chmod(0o600)  # it holds a password from now on
+    env_file.write_text("\n".join(lines) + "\n")
+    return password
 
 
 def port_is_free(port: int) -> bool:
@@ -60,8 +93,6 @@ def _alive(pid: int) -> bool:
 class LocalHarperDB:
     root: Path
     port: int
-    http_port: int
-    mqtt_port: int
     username: str
     password: str
     threads: int = 1
@@ -72,8 +103,6 @@ class LocalHarperDB:
         return cls(
             root=root,
             port=free_port(),
-            http_port=free_port(),
-            mqtt_port=free_port(),
             username=username,
             password=password,
         )
@@ -104,8 +133,27 @@ class LocalHarperDB:
         return pid if _alive(pid) else None
 
     def answers(self) -> bool:
+        """True when HarperDB accepts our credentials; raises when it is up but refuses them.
+
+        An install that still has LEGACY_PASSWORD is given ours first."""
         try:
             self.client().ping()
+        except HarperDBError as error:
+            if error.status != 401:
+                return False
+            if not self._adopt_legacy_install():
+                raise LocalHarperDBError(
+                    f"HarperDB on {self.url} refuses the password in {PASSWORD_SETTING}: "
+                    f"{self.root} was installed with another one."
+                ) from error
+        return True
+
+    def _adopt_legacy_install(self) -> bool:
+        legacy = HarperDBClient(
+            url=self.url, username=self.username, password=LEGACY_PASSWORD, timeout=2.0
+        )
+        try:
+            legacy.alter_user(username=self.username, password=self.password)
         except HarperDBError:
             return False
         return True
@@ -122,14 +170,13 @@ class LocalHarperDB:
     def _spawn(self) -> None:
         if not EXECUTABLE.exists():
             raise LocalHarperDBError(f"{EXECUTABLE} is missing: run `make setup` first.")
-        for port in (self.port, self.http_port, self.mqtt_port):
-            if not port_is_free(port):
-                raise LocalHarperDBError(
-                    f"Port {port} is taken by another program; set HARPERDB_LOCAL_*PORT."
-                )
+        if not port_is_free(self.port):
+            raise LocalHarperDBError(
+                f"Port {self.port} is taken by another program; set HARPERDB_LOCAL_PORT."
+            )
         home = self.root / "home"
         home.mkdir(parents=True, exist_ok=True)
-        loopback = "127.0.0.1:{}".format
+        address = f"127.0.0.1:{self.port}"
         environment = {
             "PATH": os.environ.get("PATH", ""),
             "HOME": str(home),
@@ -137,15 +184,26 @@ class LocalHarperDB:
             "ROOTPATH": str(self.root / "hdb"),
             "HDB_ADMIN_USERNAME": self.username,
             "HDB_ADMIN_PASSWORD": self.password,
-            "OPERATIONSAPI_NETWORK_PORT": loopback(self.port),
+            "OPERATIONSAPI_NETWORK_PORT": address,
             "OPERATIONSAPI_NETWORK_SECUREPORT": "null",
-            "HTTP_PORT": loopback(self.http_port),
+            # DevRooms only uses the Operations API: no REST/WebSocket server, no MQTT.
+            "HTTP_PORT": "null",
             "HTTP_SECUREPORT": "null",
-            "MQTT_NETWORK_PORT": loopback(self.mqtt_port),
+            "MQTT_NETWORK_PORT": "null",
             "MQTT_NETWORK_SECUREPORT": "null",
             "REPLICATION_SECUREPORT": "null",
             "THREADS_COUNT": str(self.threads),
             "LOCALSTUDIO_ENABLED": "false",
+            # Applied on every start, over what an older install wrote in its config file.
+            "HARPER_SET_CONFIG": json.dumps(
+                {
+                    # No web page of another origin may call it.
+                    "operationsApi": {"network": {"cors": False}},
+                    # Without a port, HarperDB 4.7 registers its authentication layer for
+                    # port "all" and binds that to a random port on every interface.
+                    "authentication": {"port": address},
+                }
+            ),
         }
         with open(self.log_file, "ab") as log:
             process = subprocess.Popen(
@@ -197,8 +255,6 @@ def from_settings() -> LocalHarperDB:
     return LocalHarperDB(
         root=settings.HARPERDB_LOCAL_ROOT,
         port=settings.HARPERDB_LOCAL_PORT,
-        http_port=settings.HARPERDB_LOCAL_HTTP_PORT,
-        mqtt_port=settings.HARPERDB_LOCAL_MQTT_PORT,
         username=settings.HARPERDB_USERNAME,
-        password=settings.HARPERDB_PASSWORD,
+        password=settings.HARPERDB_PASSWORD or local_password(settings.ENV_FILE),
     )

@@ -15,17 +15,18 @@ class Command(BaseCommand):
         parser.add_argument("action", choices=["start", "stop", "status", "setup"])
 
     def handle(self, *args, action: str, **options):
-        local = local_harperdb.from_settings()
-        external = bool(settings.HARPERDB_URL)
         try:
             if action == "setup":
                 harperdb_store().bootstrap()
                 self.stdout.write(
                     f"HarperDB {settings.HARPERDB_DATABASE}.{settings.HARPERDB_TABLE} is ready."
                 )
-            elif external:
+                return
+            if settings.HARPERDB_URL:
                 self.stdout.write(f"HARPERDB_URL is set ({configured_url()}): nothing to {action}.")
-            elif action == "start":
+                return
+            local = local_harperdb.from_settings()
+            if action == "start":
                 started = local.start()
                 verb = "started" if started else "already running"
                 self.stdout.write(f"HarperDB {verb} on {local.url} (data in {local.root}).")
