@@ -11,11 +11,10 @@ django_asgi_app = get_asgi_application()
 import socketio  # noqa: E402
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import OriginValidator  # noqa: E402
-from django.conf import settings  # noqa: E402
 
 import realtime.handlers  # noqa: E402, F401  (registers the event handlers on sio)
 from chatsite import publish  # noqa: E402
+from chatsite.origins import SameOriginWebSocket  # noqa: E402
 from chatsite.routing import websocket_urlpatterns  # noqa: E402
 from realtime.publisher import SocketIOPublisher  # noqa: E402
 from realtime.server import sio  # noqa: E402
@@ -26,12 +25,8 @@ publish.install(SocketIOPublisher(sio))
 channels_application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": OriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns)),
-            [*settings.ALLOWED_HOSTS, *settings.CHAT_ALLOWED_ORIGINS],
-        ),
+        "websocket": SameOriginWebSocket(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
 
 application = TransportLimits(socketio.ASGIApp(sio, other_asgi_app=channels_application))
-
