@@ -8,6 +8,8 @@
 // unique client_id and its send time in the text. Every receive_message carrying one of our
 // client_ids is timed against that send time. Then waits for the rest while they keep
 // coming: until --drain seconds pass with no delivery and no ack, or --drain-max seconds.
+// "lost" counts deliveries of acked messages that never came; a refused send (ack with
+// ok: false) is counted apart, and must deliver nothing.
 //
 // History mode (--history-joins K --room NAME): K joins one after another, each on a new
 // connection, timing join_room -> last_100_messages (after 3 untimed warm-up joins).
@@ -195,8 +197,21 @@ async function load() {
   const cpu = process.cpuUsage(cpuBefore);
   for (const { socket } of members) socket.close();
 
+  // A refused send must deliver nothing; an acked one must reach its whole room.
+  const tally = { lost: 0, refused: 0, unanswered: 0, deliveredThoughRefused: 0 };
   const unacked = [];
-  for (let seq = 0; seq < total; seq += 1) if (acked[seq] !== 1) unacked.push(seq);
+  for (let seq = 0; seq < total; seq += 1) {
+    const size = roomSize[roomOf(seq % clients)];
+    const arrived = Math.min(arrivals[seq], size);
+    if (acked[seq] === 1) tally.lost += size - arrived;
+    else {
+      unacked.push(seq);
+      if (acked[seq] === 2) {
+        tally.refused += 1;
+        tally.deliveredThoughRefused += arrived;
+      } else tally.unanswered += 1;
+    }
+  }
   return {
     mode: "load",
     clients,
@@ -209,11 +224,13 @@ async function load() {
     delivery_rate: deliveringSeconds > 0 ? Math.round(received / deliveringSeconds) : 0,
     deliveries_expected: expected,
     deliveries_received: received,
-    lost: expected - received,
+    lost: tally.lost,
     duplicates,
     strays,
     acks_ok: total - unacked.length,
-    acks_missing_or_refused: unacked.length,
+    refused: tally.refused,
+    unanswered: tally.unanswered,
+    delivered_though_refused: tally.deliveredThoughRefused,
     unacked_seqs: unacked,
     latency_ms: percentiles(latencies.subarray(0, received)),
     ack_ms: percentiles(ackMs.filter((_, seq) => acked[seq] === 1)),
