@@ -1,13 +1,17 @@
 """What the site answers to browsers, probers and crawlers."""
 
+import subprocess
+import sys
+import time
 import uuid
 
 import pytest
 import requests
 from django.conf import settings
 
+from messaging.local_harperdb import free_port
 from tests.chat_client import unique_room
-from tests.live_server import browser_session, create_user
+from tests.live_server import PROJECT_DIR, browser_session, create_user
 
 
 @pytest.fixture(scope="module")
@@ -43,3 +47,46 @@ def test_every_page_has_a_content_security_policy_without_inline_script_or_style
     assert "unsafe" not in settings.CONTENT_SECURITY_POLICY
     assert "script-src 'self'" in settings.CONTENT_SECURITY_POLICY
     assert "style-src 'self'" in settings.CONTENT_SECURITY_POLICY
+
+
+@pytest.fixture(scope="module")
+def runserver(chat_server):
+    """The server as `make run` serves it: `manage.py runserver`, debug on."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
+        cwd=PROJECT_DIR,
+        env={**chat_server.environment, "DJANGO_DEBUG": "true"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            requests.get(f"{url}/static/devrooms/chat.css", timeout=1)
+            break
+        except requests.ConnectionError:
+            time.sleep(0.2)
+    yield url
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.mark.parametrize("server", ["daphne", "runserver"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/static/../chatsite/settings.py",
+        "/static/%2e%2e/chatsite/settings.py",
+        "/static/devrooms/../../chatsite/settings.py",
+    ],
+)
+def test_a_path_out_of_the_static_folder_is_not_found(chat_server, request, server, path):
+    url = chat_server.url if server == "daphne" else request.getfixturevalue("runserver")
+    prepared = requests.Request("GET", f"{url}/static/devrooms/chat.css").prepare()
+    prepared.url = f"{url}{path}"  # as sent: requests would resolve the dots itself
+    with requests.Session() as http:
+        response = http.send(prepared, timeout=5)
+    assert response.status_code == 404
+    assert "SECRET_KEY" not in response.text

@@ -62,3 +62,10 @@ async def test_another_scheme_host_or_port_is_refused_by_the_live_feed_as_by_soc
     assert status == 403
     assert await asyncio.to_thread(socketio_handshake, chat_server.url, origin=origin) == 400
 
+
+async def test_an_unknown_websocket_path_is_refused_without_a_server_error(chat_server):
+    errors_before = chat_server.log().count("No route found")
+    assert await handshake(chat_server.url, "/ws/nope/", origin=chat_server.url) == 403
+    plain = await asyncio.to_thread(requests.get, f"{chat_server.url}/ws/nope/", timeout=5)
+    assert plain.status_code == 404
+    assert chat_server.log().count("No route found") == errors_before
