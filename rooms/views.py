@@ -35,8 +35,10 @@ def join_page(request: HttpRequest) -> HttpResponse:
                 request.session[SESSION_USERNAME_KEY] = form.cleaned_data["username"]
                 return redirect("chat", slug=room.slug)
     else:
+        # Only a posted form is checked against the room, so showing one needs no person
+        # key: a visit saves no session.
         form = JoinForm(
-            person_key=_person_key(request),
+            person_key="",
             initial={
                 "username": request.session.get(SESSION_USERNAME_KEY, ""),
                 "room": request.GET.get("room", ""),

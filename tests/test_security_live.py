@@ -9,7 +9,7 @@ import sys
 import requests
 
 from tests.chat_client import unique_room
-from tests.live_server import PROJECT_DIR, browser_session
+from tests.live_server import PROJECT_DIR, browser_session, post_form
 
 TLS_WARNINGS = {"security.W004", "security.W008", "security.W012", "security.W016"}
 
@@ -53,7 +53,9 @@ def test_harperdb_credentials_never_reach_a_browser(chat_server):
 
 
 def test_the_session_cookie_is_http_only_and_same_site(chat_server):
-    response = requests.get(f"{chat_server.url}/", timeout=5)
-    session_cookie = next(c for c in response.cookies if c.name == "sessionid")
+    http = requests.Session()
+    http.get(f"{chat_server.url}/", timeout=5)  # a visit sets no session cookie; joining does
+    joined = post_form(http, chat_server, "/", {"username": "Ana", "new_room": unique_room()})
+    session_cookie = next(c for c in joined.history[0].cookies if c.name == "sessionid")
     assert session_cookie.has_nonstandard_attr("HttpOnly")
     assert session_cookie.get_nonstandard_attr("SameSite") == "Lax"

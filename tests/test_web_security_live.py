@@ -90,3 +90,14 @@ def test_a_path_out_of_the_static_folder_is_not_found(chat_server, request, serv
         response = http.send(prepared, timeout=5)
     assert response.status_code == 404
     assert "SECRET_KEY" not in response.text
+
+
+def test_visits_of_the_join_page_write_no_session_rows(chat_server):
+    def session_rows() -> int:
+        with chat_server.database() as database:
+            return database.execute("SELECT COUNT(*) FROM django_session").fetchone()[0]
+
+    before = session_rows()
+    for _ in range(100):
+        assert requests.get(f"{chat_server.url}/", timeout=5).ok
+    assert session_rows() == before
