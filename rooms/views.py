@@ -2,13 +2,14 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from chatsite.errors import ChatError
 from rooms.forms import JoinForm
 from rooms.identity import SESSION_USERNAME_KEY, session_person_key
 from rooms.models import Room
+from rooms.selectors import room_list_open
 from rooms.services import room_get_or_create
 
 
@@ -48,8 +49,12 @@ def join_page(request: HttpRequest) -> HttpResponse:
 
 
 def chat_page(request: HttpRequest, slug: str) -> HttpResponse:
-    """The room itself; without a username, the join page with this room chosen."""
-    room = get_object_or_404(Room, slug=slug, is_closed=False)
+    """The room itself; without a username, the join page with this room chosen; a closed or
+    unknown room is not found, on a page listing the open rooms."""
+    room = Room.objects.filter(slug=slug, is_closed=False).first()
+    if room is None:
+        context = {"open_rooms": room_list_open()}
+        return render(request, "404.html", context, status=404)
     username = request.session.get(SESSION_USERNAME_KEY)
     if not username:
         return redirect(_join_url_for(room))

@@ -120,7 +120,11 @@ def test_a_closed_or_unknown_room_is_not_found(client):
     Room.objects.create(name="Gone", slug="gone", is_closed=True)
     post_join(client, username="Ana", room="react")
     assert client.get(reverse("chat", kwargs={"slug": "gone"})).status_code == 404
-    assert client.get(reverse("chat", kwargs={"slug": "nowhere"})).status_code == 404
+    response = client.get(reverse("chat", kwargs={"slug": "nowhere"}))
+    assert response.status_code == 404
+    assert [listing.room.name for listing in response.context["open_rooms"]] == [
+        room.name for room in Room.objects.filter(is_closed=False)
+    ]
 
 
 def test_when_the_chat_page_is_opened_with_a_username_then_its_config_is_in_json_script(
