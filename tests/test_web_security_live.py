@@ -1,5 +1,6 @@
 """What the site answers to browsers, probers and crawlers."""
 
+import json
 import subprocess
 import sys
 import time
@@ -90,6 +91,20 @@ def test_a_path_out_of_the_static_folder_is_not_found(chat_server, request, serv
         response = http.send(prepared, timeout=5)
     assert response.status_code == 404
     assert "SECRET_KEY" not in response.text
+
+
+def test_a_polling_post_over_the_size_limit_is_refused_at_once(chat_server):
+    opened = requests.get(f"{chat_server.url}/socket.io/?EIO=4&transport=polling", timeout=5)
+    sid = json.loads(opened.text.removeprefix("0"))["sid"]  # Engine.IO's OPEN packet
+    started = time.monotonic()
+    response = requests.post(
+        f"{chat_server.url}/socket.io/?EIO=4&transport=polling&sid={sid}",
+        data="4" + "x" * settings.CHAT_MAX_PAYLOAD_BYTES,
+        headers={"Content-Type": "text/plain;charset=UTF-8"},
+        timeout=15,
+    )
+    assert response.status_code == 413
+    assert time.monotonic() - started < 3
 
 
 def test_visits_of_the_join_page_write_no_session_rows(chat_server):
