@@ -63,6 +63,8 @@ def chat_page(request: HttpRequest, slug: str) -> HttpResponse:
         "username": username,
         "messageMaxLength": settings.CHAT_MESSAGE_MAX_LENGTH,
         "historyLimit": settings.CHAT_HISTORY_LIMIT,
+        "rateLimit": settings.CHAT_RATE_LIMIT,
+        "rateBurst": settings.CHAT_RATE_BURST,
         "joinUrl": reverse("join"),
         "changeNameUrl": _join_url_for(room),
     }

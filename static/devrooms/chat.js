@@ -1,6 +1,14 @@
 // Wiring of the chat page: connection events in, rendering out, the composer and the log.
 
+import {
+  lastSeenRead,
+  lastSeenWrite,
+  mentionNotifications,
+  pageHidden,
+  unreadTitle,
+} from "./attention.js";
 import { openConnection } from "./connection.js";
+import { NO_ANSWER, errorText } from "./errors.js";
 import {
   CHAT_ERROR,
   CHATBOT,
@@ -16,6 +24,7 @@ import {
   SEND_MESSAGE,
   TYPING,
   USER_TYPING,
+  welcomeText,
 } from "./protocol.js";
 import {
   clearStatus,
@@ -28,6 +37,7 @@ import {
   showStatus,
   typingText,
 } from "./render.js";
+import { Timeline, before } from "./timeline.js";
 
 const config = JSON.parse(document.getElementById("chat-config").textContent);
 const me = config.username;
@@ -36,6 +46,7 @@ const TYPING_THROTTLE_MS = 2000;
 const TYPING_EXPIRES_MS = 5000;
 const HISTORY_PAGE = 50;
 const NEAR_EDGE_PX = 48;
+const RATE_LIMITED_RETRY_MS = 1000;
 
 const $ = (id) => document.getElementById(id);
 const log = $("log");
@@ -45,46 +56,71 @@ const sendButton = $("send");
 const newMessagesButton = $("new-messages");
 const status = $("status");
 
-// ---- The timeline: shown messages in (time, id) order, then our pending ones ------------
+// ---- People ------------------------------------------------------------------------------
 
-const timeline = []; // [{time, id, element}] sorted; notices have id ""
-const shownIds = new Set();
+let people = []; // the room's usernames, for @mentions
+
+function showPeople(users) {
+  people = users.map((user) => user.username);
+  renderPeople($("people"), { heading: $("people-count"), toggle: $("people-toggle") }, users, me);
+}
+
+/** While the page is not in the room, who is there is unknown: the list is shown greyed. */
+function showPresenceKnown(known) {
+  $("people").dataset.presence = known ? "known" : "unknown";
+}
+
+$("people-toggle").addEventListener("click", () => {
+  const open = $("people-toggle").getAttribute("aria-expanded") !== "true";
+  $("people-toggle").setAttribute("aria-expanded", String(open));
+  document.querySelector(".chat").classList.toggle("chat--people-open", open);
+});
+
+// ---- The stream --------------------------------------------------------------------------
+
 const pending = new Map(); // client_id -> {clientId, text, element, attempt, failed}
+const timeline = new Timeline(list, {
+  firstPending: () => (pending.size ? pending.values().next().value.element : null),
+});
+const notifications = mentionNotifications($("notify"), { room: config.room });
+const unread = unreadTitle({ onSeen: rememberLastSeen });
+let welcomed = false;
 
-const before = (a, b) => a.time < b.time || (a.time === b.time && a.id < b.id);
-
-function firstPendingElement() {
-  return pending.size ? pending.values().next().value.element : null;
+/** Remember the newest message shown, while the person can see the page. */
+function rememberLastSeen() {
+  const newest = timeline.newest();
+  if (newest && !pageHidden()) lastSeenWrite(config.room, newest);
 }
 
-function insertInTimeline(entry) {
-  let index = timeline.length;
-  while (index > 0 && before(entry, timeline[index - 1])) index -= 1;
-  const next = timeline[index]?.element ?? firstPendingElement();
-  list.insertBefore(entry.element, next);
-  timeline.splice(index, 0, entry);
+/** ChatBot's welcome comes with every join; the page shows it on the first one only. */
+function isRepeatedWelcome(message) {
+  if (message.username !== CHATBOT || message.message !== welcomeText(me)) return false;
+  const repeated = welcomed;
+  welcomed = true;
+  return repeated;
 }
 
-/** Show a message once (by id); returns whether it was new. */
+/** Show a message once (by id); returns its element when it was new. */
 function addMessage(message) {
   const isNotice = message.username === CHATBOT;
-  if (!isNotice && (!message.id || shownIds.has(message.id))) return false;
-  if (!isNotice) shownIds.add(message.id);
-  const element = messageElement(message, { mine: message.username === me });
-  insertInTimeline({ time: message.__createdtime__, id: message.id ?? "", element });
-  return true;
+  if (!isNotice && (!message.id || timeline.has(message.id))) return null;
+  if (isRepeatedWelcome(message)) return null;
+  const element = messageElement(message, { me, people });
+  timeline.insert({
+    time: message.__createdtime__,
+    id: message.id ?? "",
+    author: isNotice ? null : message.username,
+    element,
+  });
+  return element;
 }
 
-function removeMessage(id) {
-  const index = timeline.findIndex((entry) => entry.id === id);
-  if (index === -1) return;
-  timeline[index].element.remove();
-  timeline.splice(index, 1);
-  shownIds.delete(id);
+/** A message from someone else just arrived live: count it as unread, alert a mention. */
+function announceArrival(message, element) {
+  if (message.username === CHATBOT || message.username === me) return;
+  unread.count();
+  if (element.classList.contains("message--mentions-me")) notifications.notify(message);
 }
-
-const oldestMessage = () => timeline.find((entry) => entry.id);
-const newestMessage = () => timeline.findLast((entry) => entry.id);
 
 // ---- Scrolling ---------------------------------------------------------------------------
 
@@ -95,21 +131,24 @@ function scrollToBottom() {
   newMessagesButton.hidden = true;
 }
 
-/** Add messages; follow them down only when the reader was already at the bottom. */
+/**
+ * Add messages; follow them down only when the reader was already at the bottom.
+ * Returns the new elements (null for a message already shown).
+ */
 function showNewMessages(messages, { follow = false } = {}) {
   const wasAtBottom = isAtBottom();
-  const added = messages.map(addMessage).some(Boolean);
+  const added = messages.map(addMessage);
   if (wasAtBottom || follow) scrollToBottom();
-  else if (added) newMessagesButton.hidden = false;
+  else if (added.some(Boolean)) newMessagesButton.hidden = false;
+  rememberLastSeen();
+  return added;
 }
 
 /** Add older messages above, keeping what the reader looks at in place. */
 function showOlderMessages(messages) {
   const fromBottom = log.scrollHeight - log.scrollTop;
-  log.setAttribute("aria-busy", "true");
   messages.forEach(addMessage);
   log.scrollTop = log.scrollHeight - fromBottom;
-  log.setAttribute("aria-busy", "false");
 }
 
 newMessagesButton.addEventListener("click", () => {
@@ -117,22 +156,44 @@ newMessagesButton.addEventListener("click", () => {
   input.focus();
 });
 
+// ---- Loading: the log is aria-busy while history comes in, so it is not read out at once --
+
+const loading = new Set(); // "join", "older", "gap"
+
+function setLoading(what, busy) {
+  if (busy) loading.add(what);
+  else loading.delete(what);
+  log.setAttribute("aria-busy", String(loading.size > 0));
+}
+
+async function whileLoading(what, work) {
+  setLoading(what, true);
+  try {
+    return await work();
+  } finally {
+    setLoading(what, false);
+  }
+}
+
 // ---- History -----------------------------------------------------------------------------
 
 let hasOlder = false;
 let loadingOlder = false;
+let historyShown = false;
 
 function showHistoryEdge() {
   $("log-start").hidden = hasOlder || timeline.length === 0;
 }
 
 async function loadOlder() {
-  const oldest = oldestMessage();
+  const oldest = timeline.oldest();
   if (!hasOlder || loadingOlder || !oldest || !connection.joined) return;
   loadingOlder = true;
   $("older").hidden = false;
   try {
-    const ack = await connection.request(LOAD_HISTORY, { before: oldest.id, limit: HISTORY_PAGE });
+    const ack = await whileLoading("older", () =>
+      connection.request(LOAD_HISTORY, { before: oldest.id, limit: HISTORY_PAGE }),
+    );
     if (ack.ok) {
       showOlderMessages(ack.messages);
       hasOlder = ack.has_more;
@@ -170,16 +231,21 @@ let gap = null;
 
 function mergeHistory(messages) {
   messages.forEach(resolvePendingFrom);
-  const knownNewest = newestMessage();
-  if (!knownNewest) {
+  const knownNewest = timeline.newest();
+  if (!historyShown) {
+    historyShown = true;
     hasOlder = messages.length >= config.historyLimit;
-    showNewMessages(messages, { follow: true });
+    const lastSeen = lastSeenRead(config.room);
+    messages.forEach(addMessage);
+    timeline.markNewSince(lastSeen, me);
+    scrollToBottom();
+    rememberLastSeen();
     showHistoryEdge();
     return;
   }
   showNewMessages(messages);
   const first = messages[0];
-  if (first && before(knownNewest, { time: first.__createdtime__, id: first.id })) {
+  if (knownNewest && first && before(knownNewest, { time: first.__createdtime__, id: first.id })) {
     gap = { oldestId: first.id, knownNewest };
   }
 }
@@ -189,13 +255,15 @@ async function fillGapAfterJoin() {
   gap = null;
   if (!wanted) return;
   try {
-    await fillGap(wanted);
+    await whileLoading("gap", () => fillGap(wanted));
   } catch {
     gap = wanted; // disconnected again: the next join tries again
   }
 }
 
 // ---- Sending -----------------------------------------------------------------------------
+
+let removed = false;
 
 function newClientId() {
   if (crypto.randomUUID) return crypto.randomUUID();
@@ -204,21 +272,25 @@ function newClientId() {
   ).join("");
 }
 
+function discardPending(entry) {
+  pending.delete(entry.clientId);
+  entry.element.remove();
+  input.focus();
+}
+
 function renderPending(entry) {
   showPendingState(entry.element, {
     failed: entry.failed,
     error: entry.error,
-    onRetry: () => {
-      entry.failed = false;
-      renderPending(entry);
-      sendPending(entry);
-      input.focus();
-    },
-    onDiscard: () => {
-      pending.delete(entry.clientId);
-      entry.element.remove();
-      input.focus();
-    },
+    onRetry: removed
+      ? null
+      : () => {
+          entry.failed = false;
+          renderPending(entry);
+          sendPending(entry);
+          input.focus();
+        },
+    onDiscard: () => discardPending(entry),
   });
 }
 
@@ -234,7 +306,7 @@ async function sendPending(entry) {
     );
   } catch {
     if (attempt !== entry.attempt || !connection.joined) return;
-    ack = { ok: false, error: { message: "the server did not answer." } };
+    ack = { ok: false, error: { message: NO_ANSWER } };
   }
   if (attempt !== entry.attempt || !pending.has(entry.clientId)) return;
   if (ack.ok) {
@@ -246,9 +318,12 @@ async function sendPending(entry) {
       __createdtime__: ack.__createdtime__,
       client_id: entry.clientId,
     });
+  } else if (ack.error.code === ErrorCode.RATE_LIMITED) {
+    // The page paces itself; should the server still find it fast, wait and send again.
+    setTimeout(() => sendPending(entry), RATE_LIMITED_RETRY_MS);
   } else {
     entry.failed = true;
-    entry.error = ack.error.message;
+    entry.error = errorText(ack.error, { limit: config.messageMaxLength });
     renderPending(entry);
   }
 }
@@ -276,7 +351,7 @@ function updateComposer() {
   const length = messageLength(input.value);
   showCounter($("message-counter"), length, config.messageMaxLength);
   const over = length > config.messageMaxLength;
-  sendButton.disabled = over;
+  sendButton.disabled = over || removed;
   input.setAttribute("aria-invalid", String(over));
   input.style.height = "auto";
   input.style.height = `${input.scrollHeight}px`;
@@ -286,16 +361,15 @@ $("composer").addEventListener("submit", (event) => {
   event.preventDefault();
   const text = input.value;
   input.focus();
-  if (!text.trim() || messageLength(text) > config.messageMaxLength) return;
+  if (removed || !text.trim() || messageLength(text) > config.messageMaxLength) return;
   const entry = { clientId: newClientId(), text, attempt: 0, failed: false };
-  entry.element = pendingElement(text, me);
+  entry.element = pendingElement(text, { me, people });
   pending.set(entry.clientId, entry);
   list.append(entry.element);
   renderPending(entry);
   scrollToBottom();
   input.value = "";
   updateComposer();
-  stopTyping();
   sendPending(entry);
 });
 
@@ -308,6 +382,8 @@ input.addEventListener("keydown", (event) => {
 
 // ---- Typing ------------------------------------------------------------------------------
 
+// Others stop showing us as typing when our message arrives, so sending needs no
+// `typing: false`; the throttle carries on across messages, to spare the rate limit.
 let typingSentAt = 0;
 
 function stopTyping() {
@@ -345,17 +421,18 @@ function clearTypers() {
   showTypers();
 }
 
-// ---- Errors and leaving ------------------------------------------------------------------
+// ---- Errors, removal and leaving ---------------------------------------------------------
+
+const backToRooms = { href: config.joinUrl, text: "Back to the rooms" };
 
 function explainRefusal(error) {
   const changeName = { href: config.changeNameUrl, text: "Choose another name" };
-  const backToRooms = { href: config.joinUrl, text: "Back to the rooms" };
   if (error.code === ErrorCode.USERNAME_TAKEN) {
     showStatus(status, `Somebody in this room already uses the name “${me}”.`, changeName);
   } else if (error.code === ErrorCode.INVALID_USERNAME) {
-    showStatus(status, error.message, changeName);
+    showStatus(status, errorText(error, { limit: config.messageMaxLength }), changeName);
   } else {
-    showStatus(status, error.message, backToRooms);
+    showStatus(status, errorText(error, { limit: config.messageMaxLength }), backToRooms);
   }
 }
 
@@ -364,7 +441,42 @@ const ACK_HANDLED = new Set([JOIN_ROOM, SEND_MESSAGE, LOAD_HISTORY, LEAVE_ROOM])
 function onChatError(error) {
   if (ACK_HANDLED.has(error.event)) return;
   if (error.event === TYPING && error.code === ErrorCode.RATE_LIMITED) return;
-  showStatus(status, error.message);
+  showStatus(status, errorText(error, { limit: config.messageMaxLength }));
+}
+
+// rooms/services.py's own reasons (room closed or renamed, a removal without a reason) are
+// whole sentences; a moderator's reason is said as theirs.
+const SERVER_REASONS = [
+  /^This room has been closed by a moderator\.$/,
+  /^This room is now called .*; join it under its new name\.$/,
+  /^A moderator removed you from this room\.$/,
+];
+
+function removalText(reason) {
+  if (!reason) return "A moderator removed you from this room.";
+  if (SERVER_REASONS.some((pattern) => pattern.test(reason))) return reason;
+  return `A moderator removed you from this room: ${reason}`;
+}
+
+/** Out of the room for good: say why, show one way back, and stop everything that talks. */
+function showRemoved(reason) {
+  removed = true;
+  connection.close();
+  showConnectionState($("connection"), "removed");
+  showStatus(status, removalText(reason), backToRooms);
+  clearTypers();
+  showPeople([]);
+  input.disabled = true;
+  input.placeholder = "You're no longer in this room.";
+  updateComposer();
+  $("leave").hidden = true;
+  for (const entry of pending.values()) {
+    entry.attempt += 1; // an answer still on its way changes nothing now
+    entry.failed = true;
+    entry.error = "you're no longer in this room.";
+    renderPending(entry);
+  }
+  status.querySelector("a").focus();
 }
 
 $("leave").addEventListener("click", async () => {
@@ -383,13 +495,16 @@ $("leave").addEventListener("click", async () => {
 const connection = openConnection({
   room: config.room,
   username: me,
+  rate: { rate: config.rateLimit, burst: config.rateBurst },
   onState: (state) => {
     showConnectionState($("connection"), state);
+    showPresenceKnown(state === "connected");
+    setLoading("join", state === "connecting" || state === "joining");
     if (state === "reconnecting") clearTypers();
   },
   onJoined: (ack) => {
     clearStatus(status);
-    renderPeople($("people"), $("people-count"), ack.users, ack.username);
+    showPeople(ack.users);
     fillGapAfterJoin();
     // After a reconnect, and for messages typed while the first connection was opening.
     resendPending();
@@ -399,20 +514,15 @@ const connection = openConnection({
     [RECEIVE_MESSAGE]: (message) => {
       if (message.username !== CHATBOT) setTyping(message.username, false);
       resolvePendingFrom(message);
-      showNewMessages([message]);
+      const [element] = showNewMessages([message]);
+      if (element) announceArrival(message, element);
       showHistoryEdge();
     },
-    [CHATROOM_USERS]: (users) => renderPeople($("people"), $("people-count"), users, me),
+    [CHATROOM_USERS]: showPeople,
     [LAST_100_MESSAGES]: (json) => mergeHistory(JSON.parse(json)),
     [USER_TYPING]: ({ username, typing }) => setTyping(username, typing),
-    [MESSAGE_DELETED]: ({ id }) => removeMessage(id),
-    [REMOVED_FROM_ROOM]: ({ reason }) => {
-      connection.close();
-      showStatus(status, reason || "You were removed from this room.", {
-        href: config.joinUrl,
-        text: "Back to the rooms",
-      });
-    },
+    [MESSAGE_DELETED]: ({ id }) => timeline.remove(id),
+    [REMOVED_FROM_ROOM]: ({ reason }) => showRemoved(reason),
     [CHAT_ERROR]: onChatError,
   },
 });

@@ -1,12 +1,14 @@
 // The socket.io connection to the chat: joins the room on every (re)connect, reports its
-// state, and never sends room events while it is not in the room (socket.io would buffer
-// them and deliver them before the join).
+// state, paces what it sends within the server's rate limit, and never sends room events
+// while it is not in the room (socket.io would buffer them and deliver them before the join).
 
 import { io } from "../vendor/socket.io-4.8.1.esm.min.js";
+import { Pacer } from "./pacing.js";
 import { JOIN_ROOM } from "./protocol.js";
 
-export function openConnection({ room, username, on, onState, onJoined, onJoinRefused }) {
+export function openConnection({ room, username, rate, on, onState, onJoined, onJoinRefused }) {
   const socket = io({ transports: ["websocket", "polling"] });
+  const pacer = new Pacer(rate);
   let joined = false;
   let hasJoinedBefore = false;
   let closed = false;
@@ -15,6 +17,7 @@ export function openConnection({ room, username, on, onState, onJoined, onJoinRe
 
   socket.on("connect", async () => {
     onState("joining");
+    pacer.restart();
     let ack;
     try {
       ack = await socket.timeout(10000).emitWithAck(JOIN_ROOM, { username, room });
@@ -47,14 +50,19 @@ export function openConnection({ room, username, on, onState, onJoined, onJoinRe
     get joined() {
       return joined && socket.connected;
     },
-    /** Emit a room event and wait for its ack; rejects when not in the room or on timeout. */
-    request(event, data, timeoutMs = 10000) {
-      if (!this.joined) return Promise.reject(new Error("not connected"));
+    /**
+     * Emit a room event when the rate limit allows and wait for its ack; rejects when not in
+     * the room or on timeout (counted from the emit).
+     */
+    async request(event, data, timeoutMs = 10000) {
+      if (!this.joined) throw new Error("not connected");
+      await pacer.take();
+      if (!this.joined) throw new Error("not connected");
       return socket.timeout(timeoutMs).emitWithAck(event, data);
     },
-    /** Fire-and-forget room event, dropped while not in the room. */
+    /** Fire-and-forget room event, dropped while not in the room or when sending fast. */
     send(event, data) {
-      if (this.joined) socket.emit(event, data);
+      if (this.joined && pacer.tryTake()) socket.emit(event, data);
     },
     close() {
       closed = true;

@@ -1,5 +1,6 @@
 // The wire protocol's names, defined once on the page. They are the server's own:
-// chatsite/events.py for events and the ChatBot's name, chatsite/errors.py for error codes.
+// chatsite/events.py for events, the ChatBot's name and its fixed texts, chatsite/errors.py
+// for error codes.
 
 // client -> server
 export const JOIN_ROOM = "join_room";
@@ -18,6 +19,9 @@ export const REMOVED_FROM_ROOM = "removed_from_room";
 export const CHAT_ERROR = "chat_error";
 
 export const CHATBOT = "ChatBot";
+
+/** ChatBot's greeting to a joiner (chatsite/events.py `welcome_text`). */
+export const welcomeText = (username) => `Welcome ${username}`;
 
 /** Every `code` an error can carry. */
 export const ErrorCode = Object.freeze({

@@ -1,9 +1,18 @@
-// Rendering: builds DOM for the chat's data. User text only ever goes in through textContent.
+// Rendering: builds DOM for the chat's data. User text only ever goes in through text nodes
+// (textContent here, and format.js for a message's text).
 
+import { formatMessage } from "./format.js";
 import { CHATBOT } from "./protocol.js";
 
-const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+const timeOfDay = new Intl.DateTimeFormat(undefined, { timeStyle: "short" });
 const fullDateTime = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "medium" });
+const longDate = new Intl.DateTimeFormat(undefined, {
+  weekday: "long",
+  year: "numeric",
+  month: "long",
+  day: "numeric",
+});
+const byName = new Intl.Collator(undefined, { sensitivity: "accent" });
 
 function element(tag, className, text) {
   const node = document.createElement(tag);
@@ -12,41 +21,84 @@ function element(tag, className, text) {
   return node;
 }
 
+/** Text whose direction comes from its own first strong character (Hebrew, Arabic, ...). */
+function autoDirection(node) {
+  node.dir = "auto";
+  return node;
+}
+
 function timeElement(ms) {
   const when = new Date(ms);
-  const time = element("time", "message__time", dateTime.format(when));
+  const time = element("time", "message__time", timeOfDay.format(when));
   time.dateTime = when.toISOString();
   time.title = fullDateTime.format(when);
   return time;
 }
 
-/** A chat message or a ChatBot notice, as a list item. */
-export function messageElement(message, { mine }) {
+/** The local calendar day of a time, as a key that is equal for the same day. */
+export function dayOf(ms) {
+  const when = new Date(ms);
+  return `${when.getFullYear()}-${when.getMonth()}-${when.getDate()}`;
+}
+
+function dayLabel(ms) {
+  const yesterday = new Date();
+  yesterday.setDate(yesterday.getDate() - 1);
+  if (dayOf(ms) === dayOf(Date.now())) return "Today";
+  if (dayOf(ms) === dayOf(yesterday.getTime())) return "Yesterday";
+  return longDate.format(new Date(ms));
+}
+
+/** "Today", "Yesterday" or the date, above the first message of a day. */
+export function daySeparator(ms) {
+  const item = element("li", "day-separator");
+  item.append(element("span", "day-separator__label", dayLabel(ms)));
+  return item;
+}
+
+/** The line above the first message that came since this person last looked at the room. */
+export function newSinceElement() {
+  const item = element("li", "new-since");
+  item.append(element("span", "new-since__label", "New since you were last here"));
+  return item;
+}
+
+/**
+ * A chat message or a ChatBot notice, as a list item. `people` are the names an @mention can
+ * match; a message that mentions `me` is marked.
+ */
+export function messageElement(message, { me, people }) {
   if (message.username === CHATBOT) {
     const notice = element("li", "notice");
-    notice.append(element("span", "notice__text", message.message), " ");
+    notice.append(autoDirection(element("span", "notice__text", message.message)), " ");
     notice.append(timeElement(message.__createdtime__));
     return notice;
   }
+  const mine = message.username === me;
   const item = element("li", mine ? "message message--mine" : "message");
   if (message.id) item.dataset.id = message.id;
   const header = element("p", "message__meta");
-  header.append(element("span", "message__author", message.username), " ");
+  header.append(autoDirection(element("span", "message__author", message.username)), " ");
   header.append(
     message.__createdtime__ ? timeElement(message.__createdtime__) : element("span", "message__time"),
   );
-  item.append(header, element("p", "message__text", message.message));
+  const text = autoDirection(element("div", "message__text"));
+  const { nodes, mentionsMe } = formatMessage(message.message, { people, me });
+  text.append(...nodes);
+  item.classList.toggle("message--mentions-me", mentionsMe && !mine);
+  item.append(header, text);
   return item;
 }
 
 /** A message of ours the server has not confirmed yet: "sending…", or failed with Retry. */
-export function pendingElement(text, username) {
-  const item = messageElement({ username, message: text }, { mine: true });
+export function pendingElement(text, { me, people }) {
+  const item = messageElement({ username: me, message: text }, { me, people });
   item.classList.add("message--pending");
   item.append(element("p", "message__state"));
   return item;
 }
 
+/** "Sending…", or why it was not sent with Retry (when `onRetry` is given) and Discard. */
 export function showPendingState(item, { failed, error, onRetry, onDiscard }) {
   const state = item.querySelector(".message__state");
   state.replaceChildren();
@@ -55,31 +107,37 @@ export function showPendingState(item, { failed, error, onRetry, onDiscard }) {
     state.textContent = "Sending…";
     return;
   }
-  const retry = element("button", "button button--small", "Retry");
-  retry.type = "button";
-  retry.addEventListener("click", onRetry);
+  state.append(element("span", "message__error", `Not sent: ${error}`));
+  if (onRetry) {
+    const retry = element("button", "button button--small", "Retry");
+    retry.type = "button";
+    retry.addEventListener("click", onRetry);
+    state.append(" ", retry);
+  }
   const discard = element("button", "button button--small button--ghost", "Discard");
   discard.type = "button";
   discard.addEventListener("click", onDiscard);
-  state.append(element("span", "message__error", `Not sent: ${error}`), " ", retry, " ", discard);
+  state.append(" ", discard);
 }
 
-/** The room's people in join order, yourself in bold. */
-export function renderPeople(list, count, users, me) {
+/** The room's people in alphabetical order (a stable place for everyone), yourself in bold. */
+export function renderPeople(list, counts, users, me) {
+  const names = users.map((user) => user.username).sort((a, b) => byName.compare(a, b));
   list.replaceChildren(
-    ...users.map((user) => {
+    ...names.map((name) => {
       const item = element("li", "person");
-      if (user.username === me) {
+      const label = autoDirection(element(name === me ? "strong" : "span", "person__name", name));
+      label.title = name;
+      item.append(label);
+      if (name === me) {
         item.classList.add("person--me");
-        item.append(element("strong", "person__name", user.username), " ");
-        item.append(element("span", "person__you", "(you)"));
-      } else {
-        item.append(element("span", "person__name", user.username));
+        item.append(" ", element("span", "person__you", "(you)"));
       }
       return item;
     }),
   );
-  count.textContent = `(${users.length})`;
+  counts.heading.textContent = `(${names.length})`;
+  counts.toggle.textContent = names.length === 1 ? "1 person" : `${names.length} people`;
 }
 
 export function typingText(names) {
@@ -95,6 +153,7 @@ const CONNECTION_LABELS = {
   connected: "Connected",
   reconnecting: "Reconnecting…",
   refused: "Not in the room",
+  removed: "Not in the room",
   closed: "Disconnected",
 };
 
