@@ -40,18 +40,24 @@ async def browser() -> Browser:
 
 @pytest.fixture
 async def open_page(browser, chat_server):
-    """Open a page in a browser context of its own: each one is a different person."""
+    """Open a page in a browser context of its own: each one is a different person.
+
+    The page is on the shared server unless `base_url` names another. A script error on any
+    page fails the test."""
     contexts: list[BrowserContext] = []
+    script_errors: list[str] = []
 
     async def open_one(**context_options) -> Page:
-        context = await browser.new_context(base_url=chat_server.url, **context_options)
+        context = await browser.new_context(**{"base_url": chat_server.url, **context_options})
         context.set_default_timeout(10_000)
+        context.on("weberror", lambda error: script_errors.append(str(error.error)))
         contexts.append(context)
         return await context.new_page()
 
     yield open_one
     for context in contexts:
         await close_quietly(context.close(), "a browser context")
+    assert script_errors == []
 
 
 def screenshot_path(name: str) -> Path:
@@ -101,3 +107,28 @@ def messages(page: Page):
 
 def people(page: Page):
     return page.locator("#people .person__name")
+
+
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 375, "height": 740}
+
+# Headless pages are always "visible": this lets a test hide and show one, as switching tabs
+# does, through document.visibilityState and the visibilitychange event.
+EMULATED_VISIBILITY = """
+(() => {
+  let hidden = false;
+  Object.defineProperty(Document.prototype, "visibilityState", {
+    configurable: true, get: () => (hidden ? "hidden" : "visible"),
+  });
+  Object.defineProperty(Document.prototype, "hidden", { configurable: true, get: () => hidden });
+  window.__setHidden = (value) => {
+    hidden = value;
+    document.dispatchEvent(new Event("visibilitychange"));
+  };
+})();
+"""
+
+
+async def set_hidden(page: Page, hidden: bool) -> None:
+    """Hide or show a page opened with EMULATED_VISIBILITY as its init script."""
+    await page.evaluate("hidden => window.__setHidden(hidden)", hidden)

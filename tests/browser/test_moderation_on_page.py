@@ -1,14 +1,25 @@
-"""What moderation looks like on an open chat page."""
+"""What moderation looks like on an open chat page, and the page of a room that is not open."""
 
+import re
 import uuid
 
 import pytest
 import requests
-from playwright.async_api import expect
+from playwright.async_api import Page, WebSocketRoute, expect
 
-from tests.browser.conftest import join, messages, send
+from chatsite import events
+from tests.browser.conftest import (
+    DESKTOP,
+    JOIN_PAGE_URL,
+    PHONE,
+    join,
+    messages,
+    people,
+    screenshot_path,
+    send,
+)
 from tests.chat_client import unique_room
-from tests.live_server import create_user, moderate
+from tests.live_server import create_user, moderate, rooms_action
 
 pytestmark = pytest.mark.browser
 
@@ -20,6 +31,18 @@ def moderator(chat_server):
     http.cookies.set("sessionid", session_key)
     http.get(f"{chat_server.url}/admin/", timeout=5)  # for the CSRF cookie
     return http
+
+
+async def hold_back_sent_messages(page: Page) -> None:
+    """The page's `send_message`s never reach the server, so they stay pending."""
+
+    def relay(route: WebSocketRoute) -> None:
+        server = route.connect_to_server()
+        route.on_message(
+            lambda frame: None if f'"{events.SEND_MESSAGE}"' in str(frame) else server.send(frame)
+        )
+
+    await page.route_web_socket(re.compile(r"/socket\.io/"), relay)
 
 
 async def test_when_a_moderator_deletes_a_message_then_it_vanishes_from_open_pages(
@@ -40,18 +63,83 @@ async def test_when_a_moderator_deletes_a_message_then_it_vanishes_from_open_pag
     await expect(messages(ana)).to_contain_text("keep this")
 
 
-async def test_when_a_moderator_removes_someone_then_their_page_says_why(
-    open_page, chat_server, moderator
+@pytest.mark.parametrize(("viewport", "size"), [(DESKTOP, "1280"), (PHONE, "375")])
+async def test_when_a_moderator_removes_someone_then_their_page_says_why_and_goes_quiet(
+    open_page, chat_server, moderator, viewport, size
 ):
     room = unique_room("mod-remove")
-    ana, bob = await open_page(), await open_page()
+    ana, bob = await open_page(viewport=viewport), await open_page(viewport=viewport)
     await join(ana, "Ana", new_room=room)
     await join(bob, "Bob", room=room)
+    await send(bob, "I'll behave, promise")
+    await hold_back_sent_messages(bob)
+    await bob.reload()
+    await expect(bob.locator("#connection")).to_have_text("Connected")
+    box = bob.get_by_label("Message", exact=True)
+    await box.fill("Buy cheap watches!!!")
+    await box.press("Enter")
+    await expect(bob.locator(".message--pending")).to_contain_text("Sending…")
 
-    await moderate(
-        moderator, chat_server, room, "remove", username="Bob", reason="Please keep it friendly."
+    await moderate(moderator, chat_server, room, "remove", username="Bob", reason="Spamming")
+
+    status = bob.get_by_role("alert")
+    await expect(status).to_have_text(
+        "A moderator removed you from this room: Spamming Back to the rooms"
     )
+    await expect(bob.locator("#connection")).to_have_text("Not in the room")
+    await expect(box).to_be_disabled()
+    await expect(bob.get_by_role("button", name="Send")).to_be_disabled()
+    await expect(bob.get_by_role("button", name="Leave")).to_be_hidden()
+    await expect(bob.locator("#people .person")).to_have_count(0)
+    pending = bob.locator(".message--pending")
+    await expect(pending).to_contain_text("Not sent: you're no longer in this room.")
+    await expect(pending).not_to_contain_text("Sending…")
+    await expect(pending.get_by_role("button", name="Retry")).to_have_count(0)
+    await expect(people(ana)).to_have_text(["Ana"])
+    await bob.screenshot(path=screenshot_path(f"removed-{size}"))
 
-    await expect(bob.get_by_text("Please keep it friendly.")).to_be_visible()
-    await expect(bob.get_by_role("link", name="Back to the rooms")).to_be_visible()
-    await expect(ana.locator("#people .person__name")).to_have_text(["Ana"])
+    await status.get_by_role("link", name="Back to the rooms").click()
+    await expect(bob).to_have_url(JOIN_PAGE_URL)
+
+
+async def test_when_a_moderator_closes_the_room_then_the_page_says_so_and_its_url_lists_open_rooms(
+    open_page, chat_server, moderator
+):
+    room, other = unique_room("mod-close"), unique_room("still-open")
+    ana, cem = await open_page(), await open_page()
+    await join(cem, "Cem", new_room=other)
+    await join(ana, "Ana", new_room=room)
+
+    await rooms_action(moderator, chat_server, "close_rooms", room)
+
+    await expect(ana.get_by_role("alert")).to_have_text(
+        "This room has been closed by a moderator. Back to the rooms"
+    )
+    await expect(ana.get_by_label("Message", exact=True)).to_be_disabled()
+
+    response = await ana.reload()
+    assert response.status == 404
+    await expect(ana.get_by_role("heading", name="This room isn’t open")).to_be_visible()
+    listed = ana.get_by_role("link", name=re.compile(f"^{re.escape(other)} 1 online$"))
+    await expect(listed).to_be_visible()
+    await expect(ana.get_by_role("link", name=re.compile(f"^{re.escape(room)} "))).to_have_count(0)
+    await ana.screenshot(path=screenshot_path("room-not-open"))
+    await listed.click()
+    await expect(ana.locator("#room-title")).to_have_text(other)
+    await expect(ana.locator("#connection")).to_have_text("Connected")
+
+
+async def test_an_unknown_room_or_address_gets_a_friendly_not_found_page_with_a_way_back(
+    open_page,
+):
+    visitor = await open_page()
+
+    response = await visitor.goto("/rooms/no-such-room-here/")
+    assert response.status == 404
+    await expect(visitor.get_by_role("heading", name="This room isn’t open")).to_be_visible()
+
+    response = await visitor.goto("/nothing/at/this/address/")
+    assert response.status == 404
+    await expect(visitor.get_by_role("heading", name="Page not found")).to_be_visible()
+    await visitor.get_by_role("link", name="Back to the rooms").click()
+    await expect(visitor).to_have_url(JOIN_PAGE_URL)
