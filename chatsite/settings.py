@@ -152,6 +152,8 @@ CHAT_ALLOWED_ORIGINS = env.list("CHAT_ALLOWED_ORIGINS", default=[])
 CHAT_STORE_RETRY_SECONDS = env.float("CHAT_STORE_RETRY_SECONDS", default=30.0)
 CHAT_STORE_QUEUE_MAX = env.int("CHAT_STORE_QUEUE_MAX", default=10_000)
 CHAT_REMOVAL_MINUTES = env.int("CHAT_REMOVAL_MINUTES", default=15)
+CHAT_ROOM_CREATE_PER_HOUR = env.int("CHAT_ROOM_CREATE_PER_HOUR", default=10)
+CHAT_ROOM_IDLE_DAYS = env.int("CHAT_ROOM_IDLE_DAYS", default=7)
 
 # --- Transport limits (per connection, per address, per process) ------------------------
 # What may wait to be sent to one connection (characters); past it the connection is closed

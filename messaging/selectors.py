@@ -48,6 +48,15 @@ class RoomMessageStats:
     last_hour: int
     last_message_ms: int | None
 
+    @classmethod
+    def of(cls, times: list[int], *, now_ms: int) -> RoomMessageStats:
+        """The stats of a room whose messages were posted at `times`, oldest first."""
+        return cls(
+            total=len(times),
+            last_hour=sum(1 for created_ms in times if created_ms >= now_ms - HOUR_MS),
+            last_message_ms=times[-1] if times else None,
+        )
+
 
 async def message_room_stats(*, room: str, now_ms: int) -> RoomMessageStats:
     """Counts for the admin's live view, from one read of the room's message ids."""
@@ -55,8 +64,21 @@ async def message_room_stats(*, room: str, now_ms: int) -> RoomMessageStats:
     times = await backend.store_call(
         store.created_times, room=room, unavailable=HISTORY_UNAVAILABLE
     )
-    return RoomMessageStats(
-        total=len(times),
-        last_hour=sum(1 for created_ms in times if created_ms >= now_ms - HOUR_MS),
-        last_message_ms=times[-1] if times else None,
-    )
+    return RoomMessageStats.of(times, now_ms=now_ms)
+
+
+ROOMS_PER_READ = 100  # id ranges in one HarperDB request: keeps each request small
+
+
+async def message_rooms_stats(*, rooms: list[str], now_ms: int) -> dict[str, RoomMessageStats]:
+    """`message_room_stats` of many rooms: one read of ids per ROOMS_PER_READ rooms."""
+    store = backend.message_store()
+    stats: dict[str, RoomMessageStats] = {}
+    for start in range(0, len(rooms), ROOMS_PER_READ):
+        times = await backend.store_call(
+            store.created_times_by_room,
+            rooms=rooms[start : start + ROOMS_PER_READ],
+            unavailable=HISTORY_UNAVAILABLE,
+        )
+        stats.update({room: RoomMessageStats.of(t, now_ms=now_ms) for room, t in times.items()})
+    return stats

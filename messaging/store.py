@@ -156,6 +156,7 @@ class MessageStore(Protocol):
     def before(self, *, room: str, before_id: str, limit: int) -> list[Message]: ...
     def find_by_client_keys(self, keys: list[str]) -> dict[str, Message]: ...
     def created_times(self, *, room: str, since_ms: int = 0) -> list[int]: ...
+    def created_times_by_room(self, *, rooms: list[str]) -> dict[str, list[int]]: ...
     def delete(self, message_id: str) -> bool: ...
     def delete_many(self, message_ids: list[str]) -> None: ...
 
@@ -231,6 +232,23 @@ class HarperDBMessageStore:
         )
         return [message_id_time(row["id"]) for row in rows]
 
+    def created_times_by_room(self, *, rooms: list[str]) -> dict[str, list[int]]:
+        """`created_times` of several rooms, in one request (one id range per room)."""
+        if not rooms:
+            return {}
+        by_key = {room_key(room): room for room in rooms}
+        rows = self.client.search_by_conditions(
+            database=self.database,
+            table=self.table,
+            conditions=[_id_between(key + "|", key + "|" + ROOM_KEY_END) for key in by_key],
+            operator="or" if len(by_key) > 1 else "and",
+            attributes=["id"],
+        )
+        times: dict[str, list[int]] = {room: [] for room in rooms}
+        for row_id in sorted(row["id"] for row in rows):
+            times[by_key[row_id.split("|", 1)[0]]].append(message_id_time(row_id))
+        return times
+
     def delete(self, message_id: str) -> bool:
         """Delete one message; False when there was no such message."""
         found = self.client.search_by_id(
@@ -286,6 +304,9 @@ class InMemoryMessageStore:
 
     def created_times(self, *, room: str, since_ms: int = 0) -> list[int]:
         return [row.created_ms for row in self._room_rows(room) if row.created_ms >= since_ms]
+
+    def created_times_by_room(self, *, rooms: list[str]) -> dict[str, list[int]]:
+        return {room: self.created_times(room=room) for room in rooms}
 
     def delete(self, message_id: str) -> bool:
         return self.rows.pop(message_id, None) is not None

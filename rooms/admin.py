@@ -10,6 +10,7 @@ from asgiref.sync import async_to_sync
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -19,7 +20,7 @@ from django.utils.formats import date_format
 from django.utils.html import format_html
 
 from chatsite.errors import ChatError
-from messaging.selectors import message_list_recent, message_room_stats
+from messaging.selectors import ROOMS_PER_READ, message_list_recent, message_rooms_stats
 from messaging.services import message_delete
 from rooms import services
 from rooms.models import Room, RoomBan
@@ -27,6 +28,7 @@ from rooms.presence import presence
 from rooms.selectors import room_people
 
 MODERATION_HISTORY = 50
+LIVE_ROOMS_PER_PAGE = ROOMS_PER_READ  # so that a page's figures are one HarperDB read
 INCOMPLETE_REQUEST = "That moderation request was incomplete."
 
 
@@ -64,7 +66,15 @@ MODERATION_FORMS = {
 
 @admin.register(Room)
 class RoomAdmin(admin.ModelAdmin):
-    list_display = ("name", "slug", "is_closed", "people_now", "created_at", "moderate_link")
+    list_display = (
+        "name",
+        "slug",
+        "is_closed",
+        "people_now",
+        "created_at",
+        "made_by_visitor",
+        "moderate_link",
+    )
     list_filter = ("is_closed",)
     search_fields = ("name",)
     fields = ("name", "slug", "is_closed", "created_at")
@@ -74,6 +84,10 @@ class RoomAdmin(admin.ModelAdmin):
     @admin.display(description="people now")
     def people_now(self, room: Room) -> int:
         return presence.room_counts().get(room.name, 0)
+
+    @admin.display(description="made by a visitor", boolean=True)
+    def made_by_visitor(self, room: Room) -> bool:
+        return room.created_by_visitor
 
     @admin.display(description="moderation")
     def moderate_link(self, room: Room) -> str:
@@ -248,23 +262,28 @@ class RoomBanAdmin(admin.ModelAdmin):
 
 
 def live_rooms_view(request: HttpRequest) -> HttpResponse:
-    """Every open room, who is in it now, and its message counts; updated live over Channels."""
+    """Open rooms, LIVE_ROOMS_PER_PAGE at a time: who is in each now, and its message counts,
+    from one HarperDB read per page; updated live over Channels."""
+    page = Paginator(Room.objects.filter(is_closed=False), LIVE_ROOMS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
     now_ms = int(time.time() * 1000)
-    rows, harperdb_error = [], None
-    for room in Room.objects.filter(is_closed=False):
-        row = {"room": room, "people": room_people(room=room.name), "stats": None}
-        if harperdb_error is None:
-            try:
-                row["stats"] = async_to_sync(message_room_stats)(room=room.name, now_ms=now_ms)
-            except ChatError as error:
-                harperdb_error = error.message
-        rows.append(row)
-    if harperdb_error:
-        messages.error(request, harperdb_error)
+    try:
+        stats = async_to_sync(message_rooms_stats)(
+            rooms=[room.name for room in page], now_ms=now_ms
+        )
+    except ChatError as error:
+        stats = {}
+        messages.error(request, error.message)
+    rows = [
+        {"room": room, "people": room_people(room=room.name), "stats": stats.get(room.name)}
+        for room in page
+    ]
     context = {
         **admin.site.each_context(request),
         "title": "Live rooms",
         "rows": rows,
+        "page": page,
         "socket_path": "/ws/admin/live-rooms/",
     }
     return render(request, "admin/live_rooms.html", context)

@@ -16,9 +16,20 @@ class Room(models.Model):
     slug = models.SlugField(max_length=80, unique=True, allow_unicode=True)
     is_closed = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Who made it, when a visitor did (by joining a room that did not exist): for the limit on
+    # room creation, and for closing such rooms when nobody uses them. Empty for rooms made
+    # by staff or a migration.
+    creator_key = models.CharField(max_length=128, blank=True, editable=False)
+    creator_address = models.GenericIPAddressField(null=True, blank=True, editable=False)
+    # Refreshed by joins at most hourly (rooms.services); empty until someone joins.
+    last_joined_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["created_at", "id"]  # noqa: RUF012 (a list, as the migrations record it)
+        indexes = [  # noqa: RUF012
+            models.Index(fields=["creator_key", "created_at"], name="room_creator_key_idx"),
+            models.Index(fields=["creator_address", "created_at"], name="room_creator_address_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -26,6 +37,10 @@ class Room(models.Model):
     def save(self, *args, **kwargs) -> None:
         self.name_key = name_key(self.name)
         super().save(*args, **kwargs)
+
+    @property
+    def created_by_visitor(self) -> bool:
+        return bool(self.creator_key)
 
     def clean(self) -> None:
         """Spell the name as joining would; refuse one that differs from another room's only

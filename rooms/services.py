@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import ipaddress
 import json
+import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -17,6 +19,7 @@ from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -35,6 +38,10 @@ from rooms.selectors import room_ban_in_force, room_find, room_member, room_peop
 ROOM_NOT_FOUND = "There is no room with that name, and new rooms cannot be created here."
 ROOM_CLOSED = "This room has been closed by a moderator."
 ROOM_BUSY = "That room could not be created just now; please try again."
+ROOM_CREATION_LIMITED = (
+    "Too many new rooms from you in the last hour (at most {limit}); join an existing room or "
+    "try again later."
+)
 REMOVED_BY_MODERATOR = "A moderator removed you from this room."
 BANNED_UNTIL = "A moderator removed you from this room; you can join it again after {until}."
 BANNED_FOR_GOOD = "A moderator has banned you from this room."
@@ -54,25 +61,60 @@ def room_check_joinable(*, name: str) -> Room | None:
 
 
 def _unique_slug(name: str) -> str:
+    """The name's slug, or when another room has it, that slug with a random suffix: one
+    query however many rooms share it (all names without slug letters make `room`)."""
     base = slugify(name, allow_unicode=True)[:60] or "room"
-    slug, number = base, 1
-    while Room.objects.filter(slug=slug).exists():
-        number += 1
-        slug = f"{base}-{number}"
-    return slug
+    if not Room.objects.filter(slug=base).exists():
+        return base
+    return f"{base}-{secrets.token_hex(3)}"
 
 
-def room_get_or_create(*, name: str) -> Room:
-    """The open room called `name` (in any letter case), created when creation is allowed."""
+def room_get_or_create(
+    *, name: str, person_key: str | None = None, address: str | None = None
+) -> Room:
+    """The open room called `name` (in any letter case), created when creation is allowed.
+
+    A visitor's creation (`person_key`, and `address` when known) counts against their
+    CHAT_ROOM_CREATE_PER_HOUR; without them the room is staff's."""
     name = room_name_clean(name)
-    return room_check_joinable(name=name) or _room_create(name)
+    return room_check_joinable(name=name) or _room_create(name, person_key, address)
 
 
-def _room_create(name: str) -> Room:
+def _ensure_may_create(person_key: str, address: str | None) -> None:
+    """Raise `rate_limited` when this person, or their address, created
+    CHAT_ROOM_CREATE_PER_HOUR rooms within the last hour (one query)."""
+    limit = settings.CHAT_ROOM_CREATE_PER_HOUR
+    if limit <= 0:
+        return
+    who = Q(creator_key=person_key)
+    counts = {"mine": Count("pk", filter=who)}
+    if address:
+        counts["from_address"] = Count("pk", filter=Q(creator_address=address))
+        who |= Q(creator_address=address)
+    since = timezone.now() - timedelta(hours=1)
+    made = Room.objects.filter(who, created_at__gt=since).aggregate(**counts)
+    if any(count >= limit for count in made.values()):
+        raise ChatError(ErrorCode.RATE_LIMITED, ROOM_CREATION_LIMITED.format(limit=limit))
+
+
+def _ip_address(address: str | None) -> str | None:
+    """`address` when it is an IP address (a transport may also give a socket path)."""
+    try:
+        return str(ipaddress.ip_address(address or ""))
+    except ValueError:
+        return None
+
+
+def _room_create(name: str, person_key: str | None, address: str | None) -> Room:
+    creator = {}
+    if person_key is not None:
+        address = _ip_address(address)
+        _ensure_may_create(person_key, address)
+        creator = {"creator_key": person_key, "creator_address": address}
     for _attempt in range(3):
         try:
             with transaction.atomic():
-                return Room.objects.create(name=name, slug=_unique_slug(name))
+                return Room.objects.create(name=name, slug=_unique_slug(name), **creator)
         except IntegrityError:
             # Somebody created it (or took the slug) at the same moment: theirs is ours.
             existing = room_find(name=name)
@@ -121,18 +163,35 @@ def room_ensure_admitted(*, room: Room, username: str, person_key: str) -> None:
     )
 
 
-def _room_admit(*, name: str, username: str, person_key: str) -> Room:
-    room = room_get_or_create(name=name)
+JOINED_AT_RESOLUTION = timedelta(hours=1)
+
+
+def _room_admit(*, name: str, username: str, person_key: str, address: str | None) -> Room:
+    room = room_get_or_create(name=name, person_key=person_key, address=address)
     room_ensure_admitted(room=room, username=username, person_key=person_key)
+    # Seen by `manage.py rooms_close_idle`, which cannot see who is in a room right now.
+    now = timezone.now()
+    if room.last_joined_at is None or room.last_joined_at < now - JOINED_AT_RESOLUTION:
+        Room.objects.filter(pk=room.pk).update(last_joined_at=now)
     return room
 
 
-async def room_join(*, connection: str, person_key: str, username: str, room_name: str) -> Joined:
-    """Put the connection in a room (leaving its current one) and tell everybody concerned."""
+async def room_join(
+    *,
+    connection: str,
+    person_key: str,
+    username: str,
+    room_name: str,
+    address: str | None = None,
+) -> Joined:
+    """Put the connection in a room (leaving its current one) and tell everybody concerned.
+
+    `address` is the connection's IP address, for the limit on creating rooms."""
     name = room_name_clean(room_name)
     username = username_clean(username)
     admit = database_sync_to_async(_room_admit)
-    room = (await admit(name=name, username=username, person_key=person_key)).name
+    joining = admit(name=name, username=username, person_key=person_key, address=address)
+    room = (await joining).name
     presence.ensure_available(room=room, username=username, person_key=person_key)
     current = presence.member(connection=connection)
     if current is not None and current.room != room:

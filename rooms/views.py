@@ -29,7 +29,11 @@ def join_page(request: HttpRequest) -> HttpResponse:
         form = JoinForm(request.POST, person_key=_person_key(request))
         if form.is_valid():
             try:
-                room = room_get_or_create(name=form.cleaned_data["room_name"])
+                room = room_get_or_create(
+                    name=form.cleaned_data["room_name"],
+                    person_key=form.person_key,
+                    address=request.META.get("REMOTE_ADDR"),
+                )
             except ChatError as error:
                 form.add_error(None, error.message)
             else:

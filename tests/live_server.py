@@ -90,6 +90,7 @@ def start_chat_server(folder: Path, harperdb_settings: dict, **overrides: str) -
         "DATABASE_URL": f"sqlite:///{folder / 'db.sqlite3'}",
         "CHAT_PRESENCE_GRACE_SECONDS": "0.5",
         "CHAT_RATE_LIMIT": "0",
+        "CHAT_ROOM_CREATE_PER_HOUR": "0",
         "CHAT_FRAME_RATE": "0",
         "CHAT_INBOUND_BYTES_PER_SECOND": "0",
         **{name: str(value) for name, value in harperdb_settings.items()},
