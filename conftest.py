@@ -85,11 +85,15 @@ def published(monkeypatch):
 
 @pytest.fixture
 def fresh_presence(monkeypatch):
-    """Nobody is in any room at the start of the test (presence is process-wide)."""
+    """Nobody is in any room at the start of the test, and no roster update is pending
+    (presence and the roster feed are process-wide)."""
     from rooms.presence import presence
+    from rooms.roster_feed import roster_feed
 
     monkeypatch.setattr(presence, "_rooms", {})
+    monkeypatch.setattr(presence, "_names", {})
     monkeypatch.setattr(presence, "_members", {})
+    monkeypatch.setattr(roster_feed, "_rooms", {})
     return presence
 
 

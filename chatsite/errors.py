@@ -13,6 +13,7 @@ class ErrorCode(StrEnum):
     USERNAME_TAKEN = "username_taken"
     ROOM_NOT_FOUND = "room_not_found"
     ROOM_CLOSED = "room_closed"
+    ROOM_FULL = "room_full"
     BANNED = "banned"
     NOT_IN_ROOM = "not_in_room"
     MESSAGE_EMPTY = "message_empty"

@@ -1,6 +1,7 @@
 """Event names and fixed texts of the wire protocol (docs/protocol.md), defined once."""
 
 import time
+from enum import StrEnum
 from typing import Any
 
 # client -> server
@@ -18,6 +19,9 @@ USER_TYPING = "user_typing"
 MESSAGE_DELETED = "message_deleted"
 REMOVED_FROM_ROOM = "removed_from_room"
 CHAT_ERROR = "chat_error"
+# For clients that ask for it at join: who came and went since the last update, instead of
+# the whole `chatroom_users` list each time.
+ROSTER_CHANGES = "roster_changes"
 
 CHATBOT = "ChatBot"
 
@@ -40,6 +44,43 @@ def disconnected_text(username: str) -> str:
 
 def removed_text(username: str) -> str:
     return f"{username} was removed from the chat room by a moderator"
+
+
+class PeopleChange(StrEnum):
+    """Why people came or went; the changes that land in one roster update are told in one
+    notice per kind."""
+
+    JOINED = "joined"
+    LEFT = "left"
+    DISCONNECTED = "disconnected"
+    REMOVED = "removed"
+
+
+_ONE = {
+    PeopleChange.JOINED: joined_text,
+    PeopleChange.LEFT: left_text,
+    PeopleChange.DISCONNECTED: disconnected_text,
+    PeopleChange.REMOVED: removed_text,
+}
+_SEVERAL = {
+    PeopleChange.JOINED: "{names} have joined the chat room",
+    PeopleChange.LEFT: "{names} have left the chat",
+    PeopleChange.DISCONNECTED: "{names} have disconnected from the chat.",
+    PeopleChange.REMOVED: "{names} were removed from the chat room by a moderator",
+}
+_NAMES_SHOWN = 3
+
+
+def people_text(kind: PeopleChange, usernames: list[str]) -> str:
+    """`Ana has joined the chat room`, or `Ana, Bob, Cem and 12 others have joined ...`."""
+    if len(usernames) == 1:
+        return _ONE[kind](usernames[0])
+    shown, hidden = usernames[:_NAMES_SHOWN], len(usernames) - _NAMES_SHOWN
+    if hidden > 0:
+        names = f"{', '.join(shown)} and {hidden} other{'s' if hidden > 1 else ''}"
+    else:
+        names = f"{', '.join(shown[:-1])} and {shown[-1]}"
+    return _SEVERAL[kind].format(names=names)
 
 
 def chatbot_notice(room: str, text: str) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -18,8 +19,10 @@ logger = logging.getLogger(__name__)
 
 
 class Publisher(Protocol):
-    async def to_room(self, room: str, event: str, data: Any, *, skip: str | None = None) -> None:
-        """Send to every connection subscribed to `room`, except `skip`."""
+    async def to_room(
+        self, room: str, event: str, data: Any, *, skip: Collection[str] = ()
+    ) -> None:
+        """Send to every connection subscribed to `room`, except those in `skip`."""
 
     async def to_connection(self, connection: str, event: str, data: Any) -> None: ...
 
@@ -32,7 +35,9 @@ class Publisher(Protocol):
 class NoConnectionsPublisher:
     """The publisher of a process that serves no connections: nobody to tell."""
 
-    async def to_room(self, room: str, event: str, data: Any, *, skip: str | None = None) -> None:
+    async def to_room(
+        self, room: str, event: str, data: Any, *, skip: Collection[str] = ()
+    ) -> None:
         logger.debug("no transport in this process: %s to room %r dropped", event, room)
 
     async def to_connection(self, connection: str, event: str, data: Any) -> None:
@@ -59,9 +64,11 @@ class InMemoryPublisher:
     sent: list[Sent] = field(default_factory=list)
     rooms: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
 
-    async def to_room(self, room: str, event: str, data: Any, *, skip: str | None = None) -> None:
+    async def to_room(
+        self, room: str, event: str, data: Any, *, skip: Collection[str] = ()
+    ) -> None:
         for connection in self.rooms.get(room, []):
-            if connection != skip:
+            if connection not in skip:
                 self.sent.append(Sent(connection, event, data))
 
     async def to_connection(self, connection: str, event: str, data: Any) -> None:

@@ -151,6 +151,12 @@ CHAT_RATE_BURST = env.int("CHAT_RATE_BURST", default=10)
 CHAT_ALLOWED_ORIGINS = env.list("CHAT_ALLOWED_ORIGINS", default=[])
 CHAT_STORE_RETRY_SECONDS = env.float("CHAT_STORE_RETRY_SECONDS", default=30.0)
 CHAT_STORE_QUEUE_MAX = env.int("CHAT_STORE_QUEUE_MAX", default=10_000)
+# People in one room at most; a newcomer past it is refused (`room_full`).
+CHAT_ROOM_MAX_PEOPLE = env.int("CHAT_ROOM_MAX_PEOPLE", default=5_000)
+# A room hears of people coming and going at once for the first CHAT_ROSTER_BURST changes;
+# while they keep coming, at most once per this many seconds per 100 people in it.
+CHAT_ROSTER_WINDOW_SECONDS = env.float("CHAT_ROSTER_WINDOW_SECONDS", default=0.25)
+CHAT_ROSTER_BURST = env.int("CHAT_ROSTER_BURST", default=5)
 CHAT_REMOVAL_MINUTES = env.int("CHAT_REMOVAL_MINUTES", default=15)
 CHAT_ROOM_CREATE_PER_HOUR = env.int("CHAT_ROOM_CREATE_PER_HOUR", default=10)
 CHAT_ROOM_IDLE_DAYS = env.int("CHAT_ROOM_IDLE_DAYS", default=7)
@@ -172,7 +178,6 @@ CHAT_INBOUND_BYTES_PER_SECOND = env.int("CHAT_INBOUND_BYTES_PER_SECOND", default
 # refused at connect with a reason. Those already connected keep being served.
 CHAT_MAX_CONNECTIONS_PER_IP = env.int("CHAT_MAX_CONNECTIONS_PER_IP", default=50)
 CHAT_MAX_CONNECTIONS = env.int("CHAT_MAX_CONNECTIONS", default=10_000)
-
 
 # --- Logging -------------------------------------------------------------------
 # One handler, on the root logger; every other logger only sets a level and propagates.

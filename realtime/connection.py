@@ -5,7 +5,6 @@ Which room a connection is in is the rooms layer's to know (`rooms.selectors.roo
 from __future__ import annotations
 
 import asyncio
-import time
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from importlib import import_module
@@ -13,32 +12,8 @@ from importlib import import_module
 from channels.db import database_sync_to_async
 from django.conf import settings
 
+from chatsite.rate import TokenBucket
 from rooms.identity import SESSION_USERNAME_KEY, connection_person_key, session_person_key
-
-
-@dataclass
-class TokenBucket:
-    """`rate` events a second on average, bursts up to `burst`; rate 0 means no limit."""
-
-    rate: float
-    burst: int
-    tokens: float = 0.0
-    updated: float = field(default_factory=time.monotonic)
-
-    def __post_init__(self) -> None:
-        self.tokens = float(self.burst)
-
-    def allow(self, cost: float = 1) -> bool:
-        """Take `cost` tokens if there are that many; False (and nothing taken) otherwise."""
-        if self.rate <= 0:
-            return True
-        now = time.monotonic()
-        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
-        self.updated = now
-        if self.tokens < cost - 1e-9:  # elapsed-time sums in floats fall short by a hair
-            return False
-        self.tokens -= cost
-        return True
 
 
 @dataclass(eq=False)

@@ -114,6 +114,8 @@ async def join_room(connection: Connection, payload: payloads.JoinRoom) -> dict[
         person_key=connection.person_key,
         username=connection.username or payload.username,
         room_name=payload.room,
+        address=connection.address,
+        roster_changes=payload.roster_changes,
     )
     connection.username = joined.username
     return {"room": joined.room, "username": joined.username, "users": joined.roster}

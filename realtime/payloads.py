@@ -34,13 +34,18 @@ def _text(data: dict[str, Any], name: str, *, required: bool) -> str | None:
 class JoinRoom:
     username: str
     room: str
+    roster_changes: bool = False
 
     @classmethod
     def parse(cls, args: tuple) -> JoinRoom:
         data = _object(args)
+        roster_changes = data.get("roster_changes", False)
+        if not isinstance(roster_changes, bool):
+            raise invalid("`roster_changes` must be true or false.")
         return cls(
             username=_text(data, "username", required=False) or "",
             room=_text(data, "room", required=True),
+            roster_changes=roster_changes,
         )
 
 

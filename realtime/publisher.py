@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 import socketio
@@ -16,8 +17,10 @@ class SocketIOPublisher:
     def __init__(self, sio: socketio.AsyncServer):
         self.sio = sio
 
-    async def to_room(self, room: str, event: str, data: Any, *, skip: str | None = None) -> None:
-        await self.sio.emit(event, data, room=channel(room), skip_sid=skip)
+    async def to_room(
+        self, room: str, event: str, data: Any, *, skip: Collection[str] = ()
+    ) -> None:
+        await self.sio.emit(event, data, room=channel(room), skip_sid=list(skip) or None)
 
     async def to_connection(self, connection: str, event: str, data: Any) -> None:
         await self.sio.emit(event, data, to=connection)

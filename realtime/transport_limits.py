@@ -22,7 +22,7 @@ from typing import Any
 
 from django.conf import settings
 
-from realtime.connection import TokenBucket
+from chatsite.rate import TokenBucket
 
 logger = logging.getLogger(__name__)
 

@@ -25,15 +25,17 @@ from django.utils.text import slugify
 
 from chatsite import events
 from chatsite.errors import ChatError, ErrorCode
+from chatsite.events import PeopleChange
 from chatsite.publish import publisher
-from chatsite.staff_feed import staff_feed_presence, staff_feed_room
+from chatsite.staff_feed import staff_feed_room
 from messaging.selectors import message_list_recent
 from messaging.services import message_history_move, message_post
 from rooms.identity import is_sessionless
 from rooms.models import NAME_TAKEN, Room, RoomBan
 from rooms.names import room_name_clean, username_clean
 from rooms.presence import Person, presence
-from rooms.selectors import room_ban_in_force, room_find, room_member, room_people, roster_list
+from rooms.roster_feed import roster_feed, roster_topic
+from rooms.selectors import room_ban_in_force, room_find, room_member, roster_list
 
 ROOM_NOT_FOUND = "There is no room with that name, and new rooms cannot be created here."
 ROOM_CLOSED = "This room has been closed by a moderator."
@@ -47,6 +49,7 @@ BANNED_UNTIL = "A moderator removed you from this room; you can join it again af
 BANNED_FOR_GOOD = "A moderator has banned you from this room."
 ROOM_RENAMED = "This room is now called {name}; join it under its new name."
 ANNOUNCEMENT_EMPTY = "An announcement needs some text."
+ROOM_FULL = "This room is full ({limit} people); please try again later or pick another room."
 
 
 def room_check_joinable(*, name: str) -> Room | None:
@@ -123,10 +126,8 @@ def _room_create(name: str, person_key: str | None, address: str | None) -> Room
     raise ChatError(ErrorCode.UNAVAILABLE, ROOM_BUSY)
 
 
-async def _notice(room: str, text: str, *, skip: str | None = None) -> None:
-    await publisher().to_room(
-        room, events.RECEIVE_MESSAGE, events.chatbot_notice(room, text), skip=skip
-    )
+async def _notice(room: str, text: str) -> None:
+    await publisher().to_room(room, events.RECEIVE_MESSAGE, events.chatbot_notice(room, text))
 
 
 async def _notice_to(connection: str, room: str, text: str) -> None:
@@ -135,13 +136,15 @@ async def _notice_to(connection: str, room: str, text: str) -> None:
     )
 
 
-async def _roster_changed(room: str) -> None:
-    await publisher().to_room(room, events.CHATROOM_USERS, roster_list(room=room))
-    await _staff_presence(room)
+async def _subscribe(connection: str, room: str, *, roster_changes: bool) -> None:
+    await publisher().subscribe(connection, room)
+    await publisher().subscribe(connection, roster_topic(room, changes=roster_changes))
 
 
-async def _staff_presence(room: str) -> None:
-    await staff_feed_presence(room=room, people=room_people(room=room))
+async def _unsubscribe(connection: str, room: str) -> None:
+    await publisher().unsubscribe(connection, room)
+    for changes in (False, True):
+        await publisher().unsubscribe(connection, roster_topic(room, changes=changes))
 
 
 @dataclass(frozen=True)
@@ -176,6 +179,13 @@ def _room_admit(*, name: str, username: str, person_key: str, address: str | Non
     return room
 
 
+def _ensure_room_for(*, room: str, username: str) -> None:
+    """Raise `room_full` when `room` holds CHAT_ROOM_MAX_PEOPLE and this is a newcomer."""
+    full = presence.size(room=room) >= settings.CHAT_ROOM_MAX_PEOPLE
+    if full and presence.find(room=room, username=username) is None:
+        raise ChatError(ErrorCode.ROOM_FULL, ROOM_FULL.format(limit=settings.CHAT_ROOM_MAX_PEOPLE))
+
+
 async def room_join(
     *,
     connection: str,
@@ -183,29 +193,35 @@ async def room_join(
     username: str,
     room_name: str,
     address: str | None = None,
+    roster_changes: bool = False,
 ) -> Joined:
     """Put the connection in a room (leaving its current one) and tell everybody concerned.
 
-    `address` is the connection's IP address, for the limit on creating rooms."""
+    The joiner gets the welcome, the whole roster and the history at once; the others hear
+    of it through the room's roster feed (with `roster_changes`, this connection's later
+    updates are who came and went rather than whole lists). `address` is the connection's
+    IP address, for the limit on creating rooms."""
     name = room_name_clean(room_name)
     username = username_clean(username)
     admit = database_sync_to_async(_room_admit)
     joining = admit(name=name, username=username, person_key=person_key, address=address)
     room = (await joining).name
     presence.ensure_available(room=room, username=username, person_key=person_key)
+    _ensure_room_for(room=room, username=username)
     current = presence.member(connection=connection)
     if current is not None and current.room != room:
         await room_leave(connection=connection)
     outcome = presence.join(
         room=room, username=username, person_key=person_key, connection=connection
     )
-    await publisher().subscribe(connection, room)
+    await _subscribe(connection, room, roster_changes=roster_changes)
     await _notice_to(connection, room, events.welcome_text(username))
-    if outcome.is_new:
-        await _notice(room, events.joined_text(username), skip=connection)
-    await _roster_changed(room)
+    roster = roster_list(room=room)
+    await publisher().to_connection(connection, events.CHATROOM_USERS, roster)
+    arrival = PeopleChange.JOINED if outcome.is_new else None
+    await roster_feed.changed(room, arrival, username=username, connection=connection)
     await _send_history(connection, room)
-    return Joined(room=room, username=username, roster=roster_list(room=room))
+    return Joined(room=room, username=username, roster=roster)
 
 
 async def _send_history(connection: str, room: str) -> None:
@@ -225,10 +241,8 @@ async def _send_history(connection: str, room: str) -> None:
     )
 
 
-async def _announce_departure(person: Person, text: str) -> None:
-    await publisher().to_room(person.room, events.CHATROOM_USERS, roster_list(room=person.room))
-    await _notice(person.room, text)
-    await _staff_presence(person.room)
+async def _announce_departure(person: Person, change: PeopleChange) -> None:
+    await roster_feed.changed(person.room, change, username=person.username)
 
 
 async def room_leave(*, connection: str) -> None:
@@ -237,12 +251,12 @@ async def room_leave(*, connection: str) -> None:
     person = presence.member(connection=connection)
     if person is None:
         return
-    await publisher().unsubscribe(connection, person.room)
+    await _unsubscribe(connection, person.room)
     last = presence.detach(connection=connection)
     if last is not None and presence.remove(last):
-        await _announce_departure(last, events.left_text(last.username))
+        await _announce_departure(last, PeopleChange.LEFT)
     else:
-        await _staff_presence(person.room)
+        await roster_feed.changed(person.room)
 
 
 async def room_disconnect(*, connection: str) -> None:
@@ -253,14 +267,14 @@ async def room_disconnect(*, connection: str) -> None:
     last = presence.detach(connection=connection)
     if last is not None:
         last.departure = asyncio.create_task(_depart_after_grace(last))
-    await _staff_presence(person.room)
+    await roster_feed.changed(person.room)
 
 
 async def _depart_after_grace(person: Person) -> None:
     await asyncio.sleep(settings.CHAT_PRESENCE_GRACE_SECONDS)
     person.departure = None
     if presence.remove(person):
-        await _announce_departure(person, events.disconnected_text(person.username))
+        await _announce_departure(person, PeopleChange.DISCONNECTED)
 
 
 async def room_typing(*, connection: str, typing: bool) -> None:
@@ -270,7 +284,7 @@ async def room_typing(*, connection: str, typing: bool) -> None:
         person.room,
         events.USER_TYPING,
         {"username": person.username, "room": person.room, "typing": typing},
-        skip=connection,
+        skip=(connection,),
     )
 
 
@@ -292,7 +306,7 @@ async def _evict(person: Person, reason: str) -> None:
         person.departure = None
     for connection in list(person.connections):
         presence.detach(connection=connection)
-        await publisher().unsubscribe(connection, person.room)
+        await _unsubscribe(connection, person.room)
         await publisher().to_connection(
             connection, events.REMOVED_FROM_ROOM, {"room": person.room, "reason": reason}
         )
@@ -345,7 +359,7 @@ async def room_remove_person(
         moderator_id=moderator_id,
     )
     await _evict(person, reason or REMOVED_BY_MODERATOR)
-    await _announce_departure(person, events.removed_text(person.username))
+    await _announce_departure(person, PeopleChange.REMOVED)
     return True
 
 

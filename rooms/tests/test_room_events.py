@@ -20,6 +20,12 @@ pytestmark = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def _every_change_told_at_once(settings):
+    """Roster updates are not coalesced here (rooms/tests/test_roster_feed.py shows that)."""
+    settings.CHAT_ROSTER_WINDOW_SECONDS = 0
+
+
 @pytest.fixture
 async def react() -> Room:
     return await sync_to_async(services.room_get_or_create)(name="React")
@@ -66,11 +72,7 @@ async def test_the_others_hear_of_a_newcomer_once_however_many_tabs_they_open(
     await join("c-ana-2", "Ana")
     assert texts(published, "c-bob") == [events.welcome_text("Bob"), events.joined_text("Ana")]
     rosters = published.received("c-bob", events.CHATROOM_USERS)
-    assert [[p["username"] for p in roster] for roster in rosters] == [
-        ["Bob"],
-        ["Bob", "Ana"],
-        ["Bob", "Ana"],
-    ]
+    assert [[p["username"] for p in roster] for roster in rosters] == [["Bob"], ["Bob", "Ana"]]
 
 
 async def test_a_name_held_by_another_person_is_refused_and_nobody_hears_of_it(
@@ -289,3 +291,16 @@ async def test_a_rename_to_another_rooms_name_in_other_letter_case_is_refused(pu
         await sync_to_async(services.room_rename)(room_id=react.pk, new_name="node")
     assert raised.value.code == ErrorCode.INVALID_ROOM
     assert await Room.objects.filter(name="React").aexists()
+
+
+async def test_a_full_room_refuses_newcomers_but_not_another_tab_of_someone_inside(
+    published, memory_store, settings
+):
+    settings.CHAT_ROOM_MAX_PEOPLE = 2
+    await join("c-bob", "Bob")
+    await join("c-ana", "Ana")
+    with pytest.raises(ChatError) as raised:
+        await join("c-zoe", "Zoe")
+    assert raised.value.code == ErrorCode.ROOM_FULL
+    assert (await join("c-ana-2", "Ana")).room == "React"
+    assert [p["username"] for p in roster_list(room="React")] == ["Bob", "Ana"]

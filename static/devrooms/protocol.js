@@ -17,6 +17,7 @@ export const USER_TYPING = "user_typing";
 export const MESSAGE_DELETED = "message_deleted";
 export const REMOVED_FROM_ROOM = "removed_from_room";
 export const CHAT_ERROR = "chat_error";
+export const ROSTER_CHANGES = "roster_changes";
 
 export const CHATBOT = "ChatBot";
 
@@ -31,6 +32,7 @@ export const ErrorCode = Object.freeze({
   USERNAME_TAKEN: "username_taken",
   ROOM_NOT_FOUND: "room_not_found",
   ROOM_CLOSED: "room_closed",
+  ROOM_FULL: "room_full",
   BANNED: "banned",
   NOT_IN_ROOM: "not_in_room",
   MESSAGE_EMPTY: "message_empty",

@@ -4,8 +4,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from realtime import connection
-from realtime.connection import TokenBucket
+from chatsite import rate
+from chatsite.rate import TokenBucket
 
 
 class Clock:
@@ -21,7 +21,7 @@ def bucket_and_clock(monkeypatch):
     """A bucket of 5 events a second, bursts of 10, and the clock it reads."""
     bucket = TokenBucket(rate=5, burst=10)
     clock = Clock(now=bucket.updated)
-    monkeypatch.setattr(connection, "time", SimpleNamespace(monotonic=clock.monotonic))
+    monkeypatch.setattr(rate, "time", SimpleNamespace(monotonic=clock.monotonic))
     return bucket, clock
 
 
