@@ -154,3 +154,18 @@ def test_paging_back_from_a_deleted_message_still_finds_the_older_ones(store, ro
 
 def test_deleting_a_message_that_is_not_there_reports_false(store, room):
     assert store.delete(make_message(room).id) is False
+
+
+def test_created_times_by_room_gives_each_room_its_own_times_oldest_first(store, room):
+    talked_in = [f"{room}-{n}" for n in range(3)]
+    messages = {name: make_messages(name, count) for count, name in enumerate(talked_in)}
+    store.insert([message for batch in messages.values() for message in reversed(batch)])
+    times = store.created_times_by_room(rooms=[*talked_in, f"{room}|quiet"])
+    assert times == {
+        **{name: [m.created_ms for m in batch] for name, batch in messages.items()},
+        f"{room}|quiet": [],
+    }
+
+
+def test_created_times_by_room_of_no_rooms_is_empty(store):
+    assert store.created_times_by_room(rooms=[]) == {}
