@@ -2,7 +2,8 @@
 
 Reads py-spy's raw output (`py-spy record --format raw`: one line per distinct stack,
 frames root first, separated by ";", then the number of samples), so that a profile's top
-frames can be pasted into an issue and compared before and after a change.
+frames can be pasted into an issue and compared before and after a change. Samples of
+thread-pool workers waiting for work (py-spy counts them as active) are left out.
 
     .venv/bin/python bench/profile_top.py profile.txt [--top 15] [--full-paths]
 """
@@ -30,6 +31,11 @@ def frame_name(frame: str, *, full_paths: bool) -> str:
     return f"{match['function']} ({file})"
 
 
+def waiting_for_work(frames: list[str]) -> bool:
+    """An idle concurrent.futures worker: blocked in the C queue's get, under `_worker`."""
+    return frames[-1].startswith("_worker (") and "concurrent/futures/thread.py" in frames[-1]
+
+
 def read_stacks(path: Path, *, full_paths: bool) -> list[tuple[list[str], int]]:
     stacks = []
     for line in path.read_text().splitlines():
@@ -37,8 +43,17 @@ def read_stacks(path: Path, *, full_paths: bool) -> list[tuple[list[str], int]]:
         if not text or not count.isdigit():
             continue
         frames = [frame_name(frame, full_paths=full_paths) for frame in text.split(";")]
-        stacks.append((frames, int(count)))
+        if not waiting_for_work(frames):
+            stacks.append((frames, int(count)))
     return stacks
+
+
+def print_threads(stacks: list[tuple[list[str], int]], samples: int) -> None:
+    """The share of the main thread (the event loop) and of other threads."""
+    main = sum(count for frames, count in stacks if not frames[0].startswith("Thread."))
+    print(
+        f"main thread {100 * main / samples:.1f}%, other threads {100 - 100 * main / samples:.1f}%"
+    )
 
 
 def top_frames(stacks: list[tuple[list[str], int]]) -> tuple[Counter, Counter, int]:
@@ -62,6 +77,7 @@ def print_top(title: str, counts: Counter, samples: int, top: int) -> None:
 def main(arguments: argparse.Namespace) -> None:
     stacks = read_stacks(Path(arguments.profile), full_paths=arguments.full_paths)
     own, total, samples = top_frames(stacks)
+    print_threads(stacks, samples)
     print_top("by own time", own, samples, arguments.top)
     print_top("by total time", total, samples, arguments.top)
 
