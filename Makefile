@@ -34,7 +34,7 @@ run: setup
 	@echo "DevRooms: http://127.0.0.1:$(PORT)/ . Admin account: $(BIN)/python manage.py createsuperuser"
 	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
-test: setup browser
+test: setup browser lint
 	$(BIN)/python -m pytest
 
 # The edit-test loop: the apps' unit tests, without tests/ (the app under a live Daphne, and
@@ -46,5 +46,7 @@ test-fast: setup
 harperdb-stop: setup
 	$(BIN)/python manage.py harperdb stop
 
+# ruff's rules and formatting (pyproject.toml); part of `make test`.
 lint: setup
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .

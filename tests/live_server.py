@@ -119,7 +119,8 @@ def browser_session(server_url: str, username: str, room: str) -> str:
         timeout=5,
         allow_redirects=False,
     )
-    assert page.ok and response.status_code == 302, response.text[:500]
+    assert page.ok, page.text[:500]
+    assert response.status_code == 302, response.text[:500]
     return f"sessionid={http.cookies['sessionid']}"
 
 

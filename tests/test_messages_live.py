@@ -13,7 +13,8 @@ async def test_a_message_is_stored_then_delivered_to_every_member_then_acked(peo
     room = unique_room()
     ana, bob = await people(room, "Ana", "Bob")
     ack = await ana.send("hello <b>world</b>\n  kept as sent  ")
-    assert ack["ok"] is True and set(ack) == {"ok", "id", "__createdtime__"}
+    assert ack["ok"] is True
+    assert set(ack) == {"ok", "id", "__createdtime__"}
     # The sender's own copy arrived before the ack did.
     assert [m["id"] for m in ana.messages()] == [ack["id"]]
     for client in (ana, bob):
@@ -82,7 +83,8 @@ async def test_load_history_refuses_an_id_from_another_room(people):
     [bob] = await people(unique_room(), "Bob")
     foreign = (await bob.send("elsewhere"))["id"]
     page = await ana.call(events.LOAD_HISTORY, {"before": foreign})
-    assert page["ok"] is False and page["error"]["code"] == "invalid_payload"
+    assert page["ok"] is False
+    assert page["error"]["code"] == "invalid_payload"
 
 
 async def test_nobody_can_post_without_joining_a_room(connect):
@@ -93,7 +95,8 @@ async def test_nobody_can_post_without_joining_a_room(connect):
         (events.LOAD_HISTORY, {"before": "x"}),
     ):
         ack = await stranger.call(event, payload)
-        assert ack["ok"] is False and ack["error"]["code"] == "not_in_room"
+        assert ack["ok"] is False
+        assert ack["error"]["code"] == "not_in_room"
 
 
 async def test_username_room_and_time_in_a_message_payload_are_ignored(people):
@@ -103,7 +106,8 @@ async def test_username_room_and_time_in_a_message_payload_are_ignored(people):
     forged = {"message": "hi", "username": "ChatBot", "room": other, "__createdtime__": 1}
     ack = await ana.call(events.SEND_MESSAGE, forged)
     live = await bob.wait_for(events.RECEIVE_MESSAGE, lambda m: m.get("id") == ack["id"])
-    assert live["username"] == "Ana" and live["room"] == room
+    assert live["username"] == "Ana"
+    assert live["room"] == room
     assert live["__createdtime__"] == ack["__createdtime__"] > 1_700_000_000_000
     marker = await watcher.send_marker()
     assert watcher.messages() == [marker]
@@ -111,7 +115,7 @@ async def test_username_room_and_time_in_a_message_payload_are_ignored(people):
 
 async def test_a_client_cannot_announce_that_someone_else_left(people):
     room = unique_room()
-    ana, bob = await people(room, "Ana", "Bob")
+    _ana, bob = await people(room, "Ana", "Bob")
     [liar] = await people(unique_room("elsewhere"), "Liar")
     await liar.call(events.LEAVE_ROOM, {"username": "Ana", "room": room})
     await bob.send_marker()
@@ -163,7 +167,8 @@ async def test_every_member_receives_the_rooms_messages_in_one_order_the_order_o
     for sender_acks in acks:  # one connection's messages keep the order they were sent in
         assert [a["id"] for a in sender_acks] == sorted(a["id"] for a in sender_acks)
     history = [m.id for m in harperdb_store().latest(room=room, limit=100)]
-    assert len(history) == 60 and history == sorted(history)
+    assert len(history) == 60
+    assert history == sorted(history)
     for member in [*senders, listener]:
         await member.wait_for_messages(history)
         assert [m["id"] for m in member.messages()] == history

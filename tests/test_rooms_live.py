@@ -26,8 +26,10 @@ async def test_joiner_is_welcomed_then_gets_the_roster_then_the_history(connect)
     names = [name for name, _ in ana.received]
     assert names == [events.RECEIVE_MESSAGE, events.CHATROOM_USERS, events.LAST_100_MESSAGES]
     welcome = ana.events_named(events.RECEIVE_MESSAGE)[0]
-    assert welcome["username"] == events.CHATBOT and welcome["message"] == "Welcome Ana"
-    assert welcome["room"] == room and isinstance(welcome["__createdtime__"], int)
+    assert welcome["username"] == events.CHATBOT
+    assert welcome["message"] == "Welcome Ana"
+    assert welcome["room"] == room
+    assert isinstance(welcome["__createdtime__"], int)
 
 
 async def test_a_brand_new_room_still_sends_an_empty_history(people):
@@ -76,9 +78,11 @@ async def test_a_username_held_by_another_person_is_refused_whatever_its_case(co
     await people(room, "Ana")
     impostor = await connect()
     ack = await impostor.call(events.JOIN_ROOM, {"username": "aNA", "room": room})
-    assert ack["ok"] is False and ack["error"]["code"] == "username_taken"
+    assert ack["ok"] is False
+    assert ack["error"]["code"] == "username_taken"
     error = await impostor.wait_for(events.CHAT_ERROR)
-    assert error["event"] == events.JOIN_ROOM and error["code"] == "username_taken"
+    assert error["event"] == events.JOIN_ROOM
+    assert error["code"] == "username_taken"
 
 
 async def test_the_same_username_may_be_used_in_another_room(connect):
@@ -107,7 +111,8 @@ async def test_bad_usernames_and_room_names_are_refused(connect):
     ]
     for payload, code in cases:
         ack = await client.call(events.JOIN_ROOM, payload)
-        assert ack["ok"] is False and ack["error"]["code"] == code, payload
+        assert ack["ok"] is False, payload
+        assert ack["error"]["code"] == code, payload
 
 
 async def test_room_names_with_quotes_and_sql_are_just_names(people):
@@ -148,7 +153,8 @@ async def test_leaving_updates_the_roster_then_announces_and_stops_delivery(peop
     # Bob is in no room, so his marker is the refusal of an event only members may send.
     await bob.call(events.TYPING, {"typing": False})
     marker = await bob.wait_for(events.CHAT_ERROR)
-    assert bob.received == [(events.CHAT_ERROR, marker)] and marker["code"] == "not_in_room"
+    assert bob.received == [(events.CHAT_ERROR, marker)]
+    assert marker["code"] == "not_in_room"
 
 
 async def test_leaving_a_room_you_are_not_in_changes_and_announces_nothing(connect, people):
@@ -170,7 +176,8 @@ async def test_disconnect_is_announced_to_the_room_the_person_was_in_with_name_a
     notice = await ana.wait_for(
         events.RECEIVE_MESSAGE, lambda m: m["message"] == "Bob has disconnected from the chat."
     )
-    assert notice["room"] == room and notice["username"] == events.CHATBOT
+    assert notice["room"] == room
+    assert notice["username"] == events.CHATBOT
     assert isinstance(notice["__createdtime__"], int)
     assert [u["username"] for u in ana.events_named(events.CHATROOM_USERS)[-1]] == ["Ana"]
     marker = await cem.send_marker()

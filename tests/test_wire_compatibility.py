@@ -34,5 +34,6 @@ async def test_an_original_node_client_joins_sends_receives_and_reads_history(ch
     [from_history] = report["bob"]["history"]
     sent = next(m for m in report["ana"]["messages"] if m["message"] == "hello from node")
     assert {key: from_history[key] for key in sent} == sent
-    assert sent["username"] == "Ana" and sent["room"] == room
+    assert sent["username"] == "Ana"
+    assert sent["room"] == room
     assert [u["username"] for u in report["ana"]["users"][-1]] == ["Ana"]

@@ -119,7 +119,7 @@ async def test_when_a_moderator_closes_the_room_then_the_page_says_so_and_its_ur
 
     response = await ana.reload()
     assert response.status == 404
-    await expect(ana.get_by_role("heading", name="This room isn’t open")).to_be_visible()
+    await expect(ana.get_by_role("heading", name="This room isn\u2019t open")).to_be_visible()
     listed = ana.get_by_role("link", name=re.compile(f"^{re.escape(other)} 1 online$"))
     await expect(listed).to_be_visible()
     await expect(ana.get_by_role("link", name=re.compile(f"^{re.escape(room)} "))).to_have_count(0)
@@ -136,7 +136,7 @@ async def test_an_unknown_room_or_address_gets_a_friendly_not_found_page_with_a_
 
     response = await visitor.goto("/rooms/no-such-room-here/")
     assert response.status == 404
-    await expect(visitor.get_by_role("heading", name="This room isn’t open")).to_be_visible()
+    await expect(visitor.get_by_role("heading", name="This room isn\u2019t open")).to_be_visible()
 
     response = await visitor.goto("/nothing/at/this/address/")
     assert response.status == 404

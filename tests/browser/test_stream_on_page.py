@@ -265,4 +265,5 @@ async def test_the_log_is_marked_busy_while_history_comes_in(open_page, connect)
         if kind != "message":
             continue
         later_busy = [value for kind, value in changes[index + 1 :] if kind == "busy"]
-        assert later_busy and later_busy[0] == "true", f"{text} came while the log was not busy"
+        assert later_busy, f"{text} came while the log was not busy"
+        assert later_busy[0] == "true", f"{text} came while the log was not busy"
