@@ -145,7 +145,10 @@ HARPERDB_LOCAL_PORT = env.int("HARPERDB_LOCAL_PORT", default=9925)
 CHAT_ALLOW_ROOM_CREATION = env.bool("CHAT_ALLOW_ROOM_CREATION", default=True)
 CHAT_HISTORY_LIMIT = env.int("CHAT_HISTORY_LIMIT", default=100)
 CHAT_MESSAGE_MAX_LENGTH = env.int("CHAT_MESSAGE_MAX_LENGTH", default=10_000)
+# How long a person who left their page (2 s: a reload) or lost their connection (10 s: a
+# network blip) stays listed before "has disconnected" is announced.
 CHAT_PRESENCE_GRACE_SECONDS = env.float("CHAT_PRESENCE_GRACE_SECONDS", default=2.0)
+CHAT_RECONNECT_GRACE_SECONDS = env.float("CHAT_RECONNECT_GRACE_SECONDS", default=10.0)
 CHAT_RATE_LIMIT = env.float("CHAT_RATE_LIMIT", default=5.0)
 CHAT_RATE_BURST = env.int("CHAT_RATE_BURST", default=10)
 CHAT_ALLOWED_ORIGINS = env.list("CHAT_ALLOWED_ORIGINS", default=[])

@@ -93,8 +93,9 @@ async def disconnect(sid: str, *reason: Any) -> Any:
         return await _refuse(sid, "disconnect", payloads.invalid(UNKNOWN_EVENT))
     connection: Connection = (await sio.get_session(sid))["connection"]
     connection_caps.release(connection.address)
+    said_goodbye = bool(reason) and reason[0] == sio.reason.CLIENT_DISCONNECT
     async with connection.turn:
-        await room_services.room_disconnect(connection=sid)
+        await room_services.room_disconnect(connection=sid, lost=not said_goodbye)
 
 
 def _unknown(args: tuple) -> None:

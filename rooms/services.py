@@ -259,19 +259,26 @@ async def room_leave(*, connection: str) -> None:
         await roster_feed.changed(person.room)
 
 
-async def room_disconnect(*, connection: str) -> None:
-    """A connection went away: its person leaves after a grace period unless they return."""
+async def room_disconnect(*, connection: str, lost: bool = False) -> None:
+    """A connection went away: its person leaves after a grace period unless they return.
+
+    A client that said goodbye (closed its page) gets CHAT_PRESENCE_GRACE_SECONDS, enough for
+    a reload; a `lost` connection (network, timeout) CHAT_RECONNECT_GRACE_SECONDS, so that a
+    short blip is not announced at all."""
     person = presence.member(connection=connection)
     if person is None:
         return
     last = presence.detach(connection=connection)
     if last is not None:
-        last.departure = asyncio.create_task(_depart_after_grace(last))
+        grace = (
+            settings.CHAT_RECONNECT_GRACE_SECONDS if lost else settings.CHAT_PRESENCE_GRACE_SECONDS
+        )
+        last.departure = asyncio.create_task(_depart_after_grace(last, grace))
     await roster_feed.changed(person.room)
 
 
-async def _depart_after_grace(person: Person) -> None:
-    await asyncio.sleep(settings.CHAT_PRESENCE_GRACE_SECONDS)
+async def _depart_after_grace(person: Person, grace: float) -> None:
+    await asyncio.sleep(grace)
     person.departure = None
     if presence.remove(person):
         await _announce_departure(person, PeopleChange.DISCONNECTED)

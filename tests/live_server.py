@@ -89,6 +89,7 @@ def start_chat_server(folder: Path, harperdb_settings: dict, **overrides: str) -
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "DATABASE_URL": f"sqlite:///{folder / 'db.sqlite3'}",
         "CHAT_PRESENCE_GRACE_SECONDS": "0.5",
+        "CHAT_RECONNECT_GRACE_SECONDS": "3",
         "CHAT_RATE_LIMIT": "0",
         "CHAT_ROOM_CREATE_PER_HOUR": "0",
         "CHAT_FRAME_RATE": "0",

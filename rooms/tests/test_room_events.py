@@ -304,3 +304,21 @@ async def test_a_full_room_refuses_newcomers_but_not_another_tab_of_someone_insi
     assert raised.value.code == ErrorCode.ROOM_FULL
     assert (await join("c-ana-2", "Ana")).room == "React"
     assert [p["username"] for p in roster_list(room="React")] == ["Bob", "Ana"]
+
+
+@pytest.mark.parametrize(("lost", "grace"), [(False, 2.0), (True, 10.0)], ids=["goodbye", "lost"])
+async def test_a_lost_connection_is_given_longer_to_come_back_than_a_goodbye(
+    published, memory_store, fresh_presence, settings, monkeypatch, lost, grace
+):
+    settings.CHAT_PRESENCE_GRACE_SECONDS, settings.CHAT_RECONNECT_GRACE_SECONDS = 2.0, 10.0
+    waited = []
+
+    async def sleep(seconds):
+        waited.append(seconds)
+
+    monkeypatch.setattr(services.asyncio, "sleep", sleep)
+    await join("c-ana", "Ana")
+    person = fresh_presence.member(connection="c-ana")
+    await services.room_disconnect(connection="c-ana", lost=lost)
+    await person.departure
+    assert waited == [grace]

@@ -14,6 +14,9 @@ export function openConnection({ room, username, rate, on, onState, onJoined, on
   let closed = false;
 
   for (const [event, handler] of Object.entries(on)) socket.on(event, handler);
+  // Leaving the page is a clean goodbye (announced after a short grace period); a lost
+  // connection is not, and the server waits longer for it to come back.
+  window.addEventListener("pagehide", () => socket.disconnect());
 
   socket.on("connect", async () => {
     onState("joining");
