@@ -6,7 +6,8 @@ import socketio
 from django.conf import settings
 
 from chatsite import origins
-from realtime.engine import BoundedSocketServer
+from realtime.engine import BoundedSocketServer, DirectEmitManager
+from realtime.json_codec import OrjsonCodec
 
 
 def origin_allowed(origin: str | None, environ: dict) -> bool:
@@ -20,16 +21,17 @@ def origin_allowed(origin: str | None, environ: dict) -> bool:
     return origins.origin_allowed(origin, scheme=scheme, host=environ.get("HTTP_HOST", ""))
 
 
-def _client_manager() -> socketio.AsyncManager | None:
+def _client_manager() -> socketio.AsyncManager:
     if settings.REDIS_URL:
         return socketio.AsyncRedisManager(settings.REDIS_URL)
-    return None
+    return DirectEmitManager()
 
 
 sio = BoundedSocketServer(
     async_mode="asgi",
     cors_allowed_origins=origin_allowed,
     client_manager=_client_manager(),
+    json=OrjsonCodec,
     max_http_buffer_size=settings.CHAT_MAX_PAYLOAD_BYTES,
     send_queue_max_bytes=settings.CHAT_SEND_QUEUE_MAX_BYTES,
     polling_max_packets=settings.CHAT_POLLING_MAX_PACKETS,

@@ -36,7 +36,7 @@ class ChatServer:
                 [
                     sys.executable,
                     "-m",
-                    "daphne",
+                    "chatsite.serve",
                     "-b",
                     "127.0.0.1",
                     "-p",

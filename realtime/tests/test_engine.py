@@ -11,7 +11,12 @@ from engineio import packet as eio_packet
 from engineio.async_socket import AsyncSocket
 from engineio.payload import Payload
 
-from realtime.engine import BoundedEngineServer, BoundedSocketServer, OutboundQueue
+from realtime.engine import (
+    BoundedEngineServer,
+    BoundedSocketServer,
+    DirectEmitManager,
+    OutboundQueue,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -87,3 +92,46 @@ def test_the_library_hooks_used_are_still_there():
     assert callable(socketio.AsyncServer._engineio_server_class)
     assert callable(engineio.AsyncServer.create_queue)
     assert isinstance(Payload.max_decode_packets, int)
+
+
+async def test_a_reader_waiting_for_a_packet_gets_it_as_soon_as_it_is_queued():
+    queue = OutboundQueue(max_bytes=100)
+    waiting = queue.get()
+    assert not waiting.done()
+    queue.put_nowait(message("hello"))
+    assert (await waiting).data == "hello"
+    assert queue.empty()
+
+
+async def test_a_reader_that_gave_up_does_not_swallow_the_next_packet():
+    queue = OutboundQueue(max_bytes=100)
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(queue.get(), timeout=0.01)
+    queue.put_nowait(message("kept"))
+    assert (await asyncio.wait_for(queue.get(), timeout=1)).data == "kept"
+
+
+async def connected(server, eio_sid: str) -> tuple[str, AsyncSocket]:
+    socket = AsyncSocket(server.eio, eio_sid)
+    server.eio.sockets[eio_sid] = socket
+    sid = await server.manager.connect(eio_sid, "/")
+    return sid, socket
+
+
+async def test_a_room_emit_puts_one_encoded_packet_on_each_members_queue_but_the_skipped():
+    server = BoundedSocketServer(
+        async_mode="asgi",
+        client_manager=DirectEmitManager(),
+        send_queue_max_bytes=10_000,
+        polling_max_packets=16,
+    )
+    server.manager.initialize()
+    (ana, ana_socket), (bob, bob_socket), (_cem, cem_socket) = [
+        await connected(server, f"eio-{name}") for name in ("ana", "bob", "cem")
+    ]
+    for sid in (ana, bob):
+        await server.enter_room(sid, "room:x")
+    await server.emit("news", {"text": "hi"}, room="room:x", skip_sid=bob)
+    assert [pkt.data for pkt in drain(ana_socket.queue)] == ['2["news",{"text":"hi"}]']
+    assert drain(bob_socket.queue) == []
+    assert drain(cem_socket.queue) == []
