@@ -46,6 +46,15 @@ def removed_text(username: str) -> str:
     return f"{username} was removed from the chat room by a moderator"
 
 
+class Removal(StrEnum):
+    """Why a connection was taken out of its room: `removed_from_room`'s `kind`."""
+
+    REMOVED = "removed"  # a moderator removed the person for a while
+    BANNED = "banned"  # ... and banned them for good
+    CLOSED = "closed"  # a moderator closed the room
+    RENAMED = "renamed"  # the room has a new name (`new_room`)
+
+
 class PeopleChange(StrEnum):
     """Why people came or went; the changes that land in one roster update are told in one
     notice per kind."""

@@ -25,7 +25,7 @@ from django.utils.text import slugify
 
 from chatsite import events
 from chatsite.errors import ChatError, ErrorCode
-from chatsite.events import PeopleChange
+from chatsite.events import PeopleChange, Removal
 from chatsite.publish import publisher
 from chatsite.staff_feed import staff_feed_room
 from messaging.selectors import message_list_recent
@@ -306,8 +306,9 @@ def room_message_post(*, connection: str, text: str, client_id: str | None) -> a
 # --- Moderation (the admin's actions) ------------------------------------------------------
 
 
-async def _evict(person: Person, reason: str) -> None:
-    """Take every connection of a person out of their room, telling each one why."""
+async def _evict(person: Person, removal: dict[str, str]) -> None:
+    """Take every connection of a person out of their room, telling each one why: `removal`
+    is `removed_from_room`'s payload but the room (`reason`, `kind`, ...)."""
     if person.departure is not None:
         person.departure.cancel()
         person.departure = None
@@ -315,7 +316,7 @@ async def _evict(person: Person, reason: str) -> None:
         presence.detach(connection=connection)
         await _unsubscribe(connection, person.room)
         await publisher().to_connection(
-            connection, events.REMOVED_FROM_ROOM, {"room": person.room, "reason": reason}
+            connection, events.REMOVED_FROM_ROOM, {"room": person.room, **removal}
         )
     presence.remove(person)
 
@@ -365,7 +366,12 @@ async def room_remove_person(
         reason=reason,
         moderator_id=moderator_id,
     )
-    await _evict(person, reason or REMOVED_BY_MODERATOR)
+    removal = {
+        "reason": reason or REMOVED_BY_MODERATOR,
+        "kind": Removal.BANNED if for_good else Removal.REMOVED,
+        "moderator_reason": reason,
+    }
+    await _evict(person, removal)
     await _announce_departure(person, PeopleChange.REMOVED)
     return True
 
@@ -395,15 +401,15 @@ def _room_update(room_id: int, **fields: Any) -> tuple[Room, Room]:
     return before, room
 
 
-async def _evict_everyone(room: str, reason: str) -> None:
+async def _evict_everyone(room: str, removal: dict[str, str]) -> None:
     for person in presence.roster(room=room):
-        await _evict(person, reason)
+        await _evict(person, removal)
 
 
 def room_close(*, room_id: int) -> Room:
     """Close a room: nobody can join it, and everyone in it is removed."""
     before, room = _room_update(room_id, is_closed=True)
-    async_to_sync(_evict_everyone)(room.name, ROOM_CLOSED)
+    async_to_sync(_evict_everyone)(room.name, {"reason": ROOM_CLOSED, "kind": Removal.CLOSED})
     if not before.is_closed:
         async_to_sync(staff_feed_room)(room=room.name, is_open=False)
     return room
@@ -429,6 +435,11 @@ def room_rename(*, room_id: int, new_name: str) -> int:
 
 
 async def _renamed(old_name: str, new_name: str) -> None:
-    await _evict_everyone(old_name, ROOM_RENAMED.format(name=new_name))
+    removal = {
+        "reason": ROOM_RENAMED.format(name=new_name),
+        "kind": Removal.RENAMED,
+        "new_room": new_name,
+    }
+    await _evict_everyone(old_name, removal)
     await staff_feed_room(room=old_name, is_open=False)
     await staff_feed_room(room=new_name, is_open=True)

@@ -162,7 +162,12 @@ async def test_a_removed_person_leaves_the_roster_and_cannot_post_there(chat_ser
     ana, bob = await people(room, "Ana", "Bob")
     await moderate(staff, chat_server, room, "remove", username="Bob", reason="spam")
     removed = await bob.wait_for(events.REMOVED_FROM_ROOM)
-    assert removed == {"room": room, "reason": "spam"}
+    assert removed == {
+        "room": room,
+        "reason": "spam",
+        "kind": "removed",
+        "moderator_reason": "spam",
+    }
     notice = "Bob was removed from the chat room by a moderator"
     await ana.wait_for(events.RECEIVE_MESSAGE, lambda m: m["message"] == notice)
     assert [u["username"] for u in ana.events_named(events.CHATROOM_USERS)[-1]] == ["Ana"]
@@ -179,7 +184,7 @@ async def test_a_closed_room_removes_its_members_refuses_joins_and_leaves_the_jo
     [ana] = await people(room, "Ana")
     await rooms_action(staff, chat_server, "close_rooms", room)
     removed = await ana.wait_for(events.REMOVED_FROM_ROOM)
-    assert removed["room"] == room
+    assert (removed["room"], removed["kind"]) == (room, "closed")
     latecomer = await connect()
     refused = await latecomer.call(events.JOIN_ROOM, {"username": "Bob", "room": room})
     assert refused["error"]["code"] == "room_closed"
@@ -199,6 +204,7 @@ async def test_a_renamed_room_keeps_its_history_under_the_new_name(chat_server, 
         post_form, staff, chat_server, path, {"name": new_name, "slug": f"slug-{room_pk}"}
     )
     removed = await ana.wait_for(events.REMOVED_FROM_ROOM)
+    assert (removed["kind"], removed["new_room"]) == ("renamed", new_name)
     assert new_name in removed["reason"]
     moved = harperdb_store().latest(room=new_name, limit=10)
     assert [m.message for m in moved] == ["m0", "m1", "m2"]

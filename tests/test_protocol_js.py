@@ -13,8 +13,8 @@ def js_constants() -> dict[str, str]:
     return dict(re.findall(r'^export const (\w+) = "([^"]*)";', PROTOCOL_JS.read_text(), re.M))
 
 
-def js_error_codes() -> dict[str, str]:
-    block = PROTOCOL_JS.read_text().split("ErrorCode = Object.freeze({", 1)[1].split("})", 1)[0]
+def js_enum(name: str) -> dict[str, str]:
+    block = PROTOCOL_JS.read_text().split(f"{name} = Object.freeze({{", 1)[1].split("})", 1)[0]
     return dict(re.findall(r'(\w+): "([^"]*)"', block))
 
 
@@ -28,4 +28,8 @@ def test_every_event_name_and_the_chatbot_name_are_the_servers():
 
 
 def test_every_error_code_is_the_servers():
-    assert js_error_codes() == {code.name: code.value for code in ErrorCode}
+    assert js_enum("ErrorCode") == {code.name: code.value for code in ErrorCode}
+
+
+def test_every_kind_of_removal_is_the_servers():
+    assert js_enum("RemovalKind") == {kind.name: kind.value for kind in events.Removal}

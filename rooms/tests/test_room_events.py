@@ -215,11 +215,40 @@ async def test_a_removed_person_is_told_why_on_every_tab_and_the_others_see_it(
     assert await services.room_remove_person(room="React", username="ana", reason="Spamming")
     for tab in ("c-ana-1", "c-ana-2"):
         assert published.received(tab, events.REMOVED_FROM_ROOM) == [
-            {"room": "React", "reason": "Spamming"}
+            {
+                "room": "React",
+                "reason": "Spamming",
+                "kind": "removed",
+                "moderator_reason": "Spamming",
+            }
         ]
         assert fresh_presence.member(connection=tab) is None
     assert texts(published, "c-bob")[-1] == events.removed_text("Ana")
     assert published.rooms["React"] == ["c-bob"]
+
+
+@pytest.mark.parametrize(
+    ("options", "kind", "reason"),
+    [
+        ({}, "removed", services.REMOVED_BY_MODERATOR),
+        ({"for_good": True}, "banned", services.REMOVED_BY_MODERATOR),
+        ({"for_good": True, "reason": "Spam"}, "banned", "Spam"),
+    ],
+    ids=["removed", "banned", "banned-with-a-reason"],
+)
+async def test_a_removed_person_is_told_whether_it_was_a_removal_or_a_ban(
+    published, memory_store, options, kind, reason
+):
+    await join("c-ana", "Ana")
+    assert await services.room_remove_person(room="React", username="Ana", **options)
+    assert published.received("c-ana", events.REMOVED_FROM_ROOM) == [
+        {
+            "room": "React",
+            "reason": reason,
+            "kind": kind,
+            "moderator_reason": options.get("reason", ""),
+        }
+    ]
 
 
 async def test_removing_somebody_who_is_not_there_is_false(published, memory_store):
@@ -247,7 +276,7 @@ async def test_closing_a_room_removes_everyone_and_refuses_joins(
     await join("c-bob", "Bob")
     await sync_to_async(services.room_close)(room_id=react.pk)
     assert published.received("c-bob", events.REMOVED_FROM_ROOM) == [
-        {"room": "React", "reason": services.ROOM_CLOSED}
+        {"room": "React", "reason": services.ROOM_CLOSED, "kind": "closed"}
     ]
     assert roster_list(room="React") == []
     with pytest.raises(ChatError) as raised:
@@ -275,8 +304,14 @@ async def test_a_rename_asks_people_to_rejoin_and_moves_the_history(published, m
     ]
     moved = await sync_to_async(services.room_rename)(room_id=react.pk, new_name="ReactJS")
     assert moved == 2
-    [removed] = published.received("c-bob", events.REMOVED_FROM_ROOM)
-    assert "ReactJS" in removed["reason"]
+    assert published.received("c-bob", events.REMOVED_FROM_ROOM) == [
+        {
+            "room": "React",
+            "reason": services.ROOM_RENAMED.format(name="ReactJS"),
+            "kind": "renamed",
+            "new_room": "ReactJS",
+        }
+    ]
     assert [m.message for m in memory_store.latest(room="ReactJS", limit=5)] == ["a", "b"]
     assert [m.created_ms for m in memory_store.latest(room="ReactJS", limit=5)] == [
         m.created_ms for m in sent

@@ -21,6 +21,7 @@ import {
   MESSAGE_DELETED,
   RECEIVE_MESSAGE,
   REMOVED_FROM_ROOM,
+  RemovalKind,
   SEND_MESSAGE,
   TYPING,
   USER_TYPING,
@@ -444,26 +445,29 @@ function onChatError(error) {
   showStatus(status, errorText(error, { limit: config.messageMaxLength }));
 }
 
-// rooms/services.py's own reasons (room closed or renamed, a removal without a reason) are
-// whole sentences; a moderator's reason is said as theirs.
-const SERVER_REASONS = [
-  /^This room has been closed by a moderator\.$/,
-  /^This room is now called .*; join it under its new name\.$/,
-  /^A moderator removed you from this room\.$/,
-];
-
-function removalText(reason) {
-  if (!reason) return "A moderator removed you from this room.";
-  if (SERVER_REASONS.some((pattern) => pattern.test(reason))) return reason;
-  return `A moderator removed you from this room: ${reason}`;
+/** Why we are out of the room (`removed_from_room`), in the page's own words by its `kind`. */
+function removalText({ kind, reason, moderator_reason: said, new_room: newRoom }) {
+  const because = said ? `: ${said}` : ".";
+  switch (kind) {
+    case RemovalKind.REMOVED:
+      return `A moderator removed you from this room${because}`;
+    case RemovalKind.BANNED:
+      return `A moderator banned you from this room${because}`;
+    case RemovalKind.CLOSED:
+      return "This room has been closed by a moderator.";
+    case RemovalKind.RENAMED:
+      return `This room is now called ${newRoom}; join it under its new name.`;
+    default:
+      return reason || "A moderator removed you from this room.";
+  }
 }
 
 /** Out of the room for good: say why, show one way back, and stop everything that talks. */
-function showRemoved(reason) {
+function showRemoved(removal) {
   removed = true;
   connection.close();
   showConnectionState($("connection"), "removed");
-  showStatus(status, removalText(reason), backToRooms);
+  showStatus(status, removalText(removal), backToRooms);
   clearTypers();
   showPeople([]);
   input.disabled = true;
@@ -522,7 +526,7 @@ const connection = openConnection({
     [LAST_100_MESSAGES]: (json) => mergeHistory(JSON.parse(json)),
     [USER_TYPING]: ({ username, typing }) => setTyping(username, typing),
     [MESSAGE_DELETED]: ({ id }) => timeline.remove(id),
-    [REMOVED_FROM_ROOM]: ({ reason }) => showRemoved(reason),
+    [REMOVED_FROM_ROOM]: showRemoved,
     [CHAT_ERROR]: onChatError,
   },
 });

@@ -24,6 +24,14 @@ export const CHATBOT = "ChatBot";
 /** ChatBot's greeting to a joiner (chatsite/events.py `welcome_text`). */
 export const welcomeText = (username) => `Welcome ${username}`;
 
+/** Why a connection was taken out of its room: `removed_from_room`'s `kind`. */
+export const RemovalKind = Object.freeze({
+  REMOVED: "removed",
+  BANNED: "banned",
+  CLOSED: "closed",
+  RENAMED: "renamed",
+});
+
 /** Every `code` an error can carry. */
 export const ErrorCode = Object.freeze({
   INVALID_PAYLOAD: "invalid_payload",

@@ -1,5 +1,6 @@
 """What moderation looks like on an open chat page, and the page of a room that is not open."""
 
+import asyncio
 import re
 import uuid
 
@@ -19,7 +20,7 @@ from tests.browser.conftest import (
     send,
 )
 from tests.chat_client import unique_room
-from tests.live_server import create_user, moderate, rooms_action
+from tests.live_server import create_user, moderate, post_form, room_id, rooms_action
 
 pytestmark = pytest.mark.browser
 
@@ -100,6 +101,39 @@ async def test_when_a_moderator_removes_someone_then_their_page_says_why_and_goe
 
     await status.get_by_role("link", name="Back to the rooms").click()
     await expect(bob).to_have_url(JOIN_PAGE_URL)
+
+
+async def test_when_a_moderator_bans_someone_for_good_without_a_reason_then_their_page_says_so(
+    open_page, chat_server, moderator
+):
+    room = unique_room("mod-ban")
+    bob = await open_page()
+    await join(bob, "Bob", new_room=room)
+
+    await moderate(moderator, chat_server, room, "remove", username="Bob", for_good="on")
+
+    await expect(bob.get_by_role("alert")).to_have_text(
+        "A moderator banned you from this room. Back to the rooms"
+    )
+    await expect(bob.get_by_label("Message", exact=True)).to_be_disabled()
+
+
+async def test_when_a_moderator_renames_the_room_then_the_page_gives_its_new_name(
+    open_page, chat_server, moderator
+):
+    room, new_name = unique_room("mod-old"), unique_room("mod-new")
+    ana = await open_page()
+    await join(ana, "Ana", new_room=room)
+
+    pk = room_id(chat_server, room)
+    change = {"name": new_name, "slug": f"slug-{pk}"}
+    path = f"/admin/rooms/room/{pk}/change/"
+    await asyncio.to_thread(post_form, moderator, chat_server, path, change)
+
+    await expect(ana.get_by_role("alert")).to_have_text(
+        f"This room is now called {new_name}; join it under its new name. Back to the rooms"
+    )
+    await expect(ana.locator("#connection")).to_have_text("Not in the room")
 
 
 async def test_when_a_moderator_closes_the_room_then_the_page_says_so_and_its_url_lists_open_rooms(
