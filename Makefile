@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-fast setup browser harperdb-stop lint
+.PHONY: run test test-fast setup browser harperdb-stop lint superuser
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,11 +28,18 @@ browser:
 # Local use: debug on unless DJANGO_DEBUG is set in the environment.
 run harperdb-stop: export DJANGO_DEBUG := $(or $(DJANGO_DEBUG),true)
 run: setup
+	$(BIN)/python -m chatsite.local_env
 	$(BIN)/python manage.py harperdb start
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py harperdb setup
-	@echo "DevRooms: http://127.0.0.1:$(PORT)/ . Admin account: $(BIN)/python manage.py createsuperuser"
+	@echo "DevRooms: http://127.0.0.1:$(PORT)/ . Admin account: make superuser"
 	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+
+# An admin account. The local .env (debug on, a generated secret key; written by the first
+# `make run` or here) lets `manage.py createsuperuser` and every other command run as typed.
+superuser: setup
+	$(BIN)/python -m chatsite.local_env
+	$(BIN)/python manage.py createsuperuser
 
 test: setup browser lint
 	$(BIN)/python -m pytest

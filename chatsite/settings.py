@@ -4,11 +4,15 @@ from pathlib import Path
 
 import environ
 
+from chatsite.local_env import env_file_path
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-# Local, never committed; `manage.py harperdb start` writes the local HarperDB's password here.
-ENV_FILE = BASE_DIR / ".env"
+# Local, never committed (DJANGO_ENV_FILE names another file): the first `make run` writes
+# debug on and a generated secret key here, `manage.py harperdb start` the local HarperDB's
+# password.
+ENV_FILE = env_file_path()
 environ.Env.read_env(ENV_FILE)
 
 # --- Django core --------------------------------------------------------------

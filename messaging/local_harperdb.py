@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import secrets
 import signal
 import socket
@@ -19,6 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from chatsite.local_env import env_file_add_missing
 from messaging.harperdb import HarperDBClient, HarperDBError
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -29,7 +29,6 @@ EXECUTABLE = PROJECT_DIR / "node_modules" / ".bin" / "harperdb"
 # that still accepts it is given the generated password on its next start.
 LEGACY_PASSWORD = "devrooms-local"
 PASSWORD_SETTING = "HARPERDB_PASSWORD"
-_PASSWORD_LINE = re.compile(rf"^\s*(?:export\s+)?{PASSWORD_SETTING}\s*=\s*(.*?)\s*$")
 
 
 class LocalHarperDBError(Exception):
@@ -39,23 +38,8 @@ class LocalHarperDBError(Exception):
 def local_password(env_file: Path) -> str:
     """The local HarperDB's password as kept in `env_file`, generated and written there the
     first time (into an empty `HARPERDB_PASSWORD=` line when there is one)."""
-    lines = env_file.read_text().splitlines() if env_file.exists() else []
-    empty_line = None
-    for number, line in enumerate(lines):
-        if match := _PASSWORD_LINE.match(line):
-            if value := match.group(1).strip("'\""):
-                return value
-            empty_line = number
-    password = secrets.token_urlsafe(24)
-    setting = f"{PASSWORD_SETTING}={password}"
-    if empty_line is None:
-        lines.append(setting)
-    else:
-        lines[empty_line] = setting
-    env_file.touch(mode=0o600)
-    env_file.chmod(0o600)  # it holds a password from now on
-    env_file.write_text("\n".join(lines) + "\n")
-    return password
+    generate = {PASSWORD_SETTING: lambda: secrets.token_urlsafe(24)}
+    return env_file_add_missing(env_file, generate)[PASSWORD_SETTING]
 
 
 def port_is_free(port: int) -> bool:
