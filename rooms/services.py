@@ -30,6 +30,7 @@ from chatsite.publish import publisher
 from chatsite.staff_feed import staff_feed_room
 from messaging.selectors import message_list_recent
 from messaging.services import message_history_move, message_post
+from messaging.store import Message
 from rooms.identity import is_sessionless
 from rooms.models import NAME_TAKEN, Room, RoomBan
 from rooms.names import room_name_clean, username_clean
@@ -124,10 +125,6 @@ def _room_create(name: str, person_key: str | None, address: str | None) -> Room
             if existing is not None:
                 return existing
     raise ChatError(ErrorCode.UNAVAILABLE, ROOM_BUSY)
-
-
-async def _notice(room: str, text: str) -> None:
-    await publisher().to_room(room, events.RECEIVE_MESSAGE, events.chatbot_notice(room, text))
 
 
 async def _notice_to(connection: str, room: str, text: str) -> None:
@@ -376,11 +373,12 @@ async def room_remove_person(
     return True
 
 
-async def room_announce(*, room: str, text: str) -> None:
-    """A moderator's announcement: a ChatBot notice to everyone in the room (not stored)."""
+async def room_announce(*, room: str, text: str) -> Message:
+    """A moderator's announcement: a message from ChatBot, stored in the room's history like
+    any message (so later joiners see it too) and delivered to everyone in the room."""
     if not text.strip():
         raise ChatError(ErrorCode.MESSAGE_EMPTY, ANNOUNCEMENT_EMPTY)
-    await _notice(room, text)
+    return await message_post(room=room, username=events.CHATBOT, text=text, client_id=None)
 
 
 # Closing, reopening and renaming are synchronous: the admin's views (and management

@@ -139,6 +139,8 @@ async def test_an_announcement_reaches_the_room_and_no_other(chat_server, staff,
     await outsider.send_marker()
     assert outsider.notices() == ["Welcome Cem"]
     assert f"Announced in {room}: Maintenance at 5" in admin_log(chat_server)
+    [newcomer] = await people(room, "Bob")
+    assert newcomer.history() == [notice]
 
 
 async def test_a_deleted_message_leaves_history_and_every_open_page(chat_server, staff, people):

@@ -259,9 +259,17 @@ async def test_removing_somebody_who_is_not_there_is_false(published, memory_sto
 async def test_an_announcement_reaches_only_its_room(published, memory_store):
     await join("c-bob", "Bob")
     await join("c-zoe", "Zoe", "Node")
-    await services.room_announce(room="React", text="Maintenance at noon")
-    assert texts(published, "c-bob")[-1] == "Maintenance at noon"
+    announcement = await services.room_announce(room="React", text="Maintenance at noon")
+    assert published.received("c-bob", events.RECEIVE_MESSAGE)[-1] == announcement.to_payload()
+    assert (announcement.username, announcement.message) == (events.CHATBOT, "Maintenance at noon")
     assert texts(published, "c-zoe") == [events.welcome_text("Zoe")]
+
+
+async def test_an_announcement_is_in_the_history_a_later_joiner_gets(published, memory_store):
+    announcement = await services.room_announce(room="React", text="Maintenance at noon")
+    await join("c-ana", "Ana")
+    history = json.loads(published.received("c-ana", events.LAST_100_MESSAGES)[0])
+    assert history == [announcement.to_payload()]
 
 
 async def test_an_empty_announcement_is_refused(published):

@@ -101,10 +101,13 @@ function isRepeatedWelcome(message) {
   return repeated;
 }
 
-/** Show a message once (by id); returns its element when it was new. */
+/**
+ * Show a message once (by id); returns its element when it was new. ChatBot's notices have no
+ * id, except its stored announcements, which come both live and in history like messages.
+ */
 function addMessage(message) {
   const isNotice = message.username === CHATBOT;
-  if (!isNotice && (!message.id || timeline.has(message.id))) return null;
+  if (message.id ? timeline.has(message.id) : !isNotice) return null;
   if (isRepeatedWelcome(message)) return null;
   const element = messageElement(message, { me, people });
   timeline.insert({

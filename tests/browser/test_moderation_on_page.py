@@ -64,6 +64,22 @@ async def test_when_a_moderator_deletes_a_message_then_it_vanishes_from_open_pag
     await expect(messages(ana)).to_contain_text("keep this")
 
 
+async def test_a_moderators_announcement_is_a_notice_live_and_for_whoever_joins_later(
+    open_page, chat_server, moderator
+):
+    room = unique_room("mod-announce")
+    ana = await open_page()
+    await join(ana, "Ana", new_room=room)
+
+    await moderate(moderator, chat_server, room, "announce", text="Maintenance at noon")
+
+    await expect(ana.locator(".notice").filter(has_text="Maintenance at noon")).to_have_count(1)
+    bob = await open_page()
+    await join(bob, "Bob", room=room)
+    await expect(bob.locator(".notice").filter(has_text="Maintenance at noon")).to_have_count(1)
+    await expect(messages(bob)).to_have_count(0)
+
+
 @pytest.mark.parametrize(("viewport", "size"), [(DESKTOP, "1280"), (PHONE, "375")])
 async def test_when_a_moderator_removes_someone_then_their_page_says_why_and_goes_quiet(
     open_page, chat_server, moderator, viewport, size
