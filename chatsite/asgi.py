@@ -13,14 +13,17 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 import realtime.handlers  # noqa: E402, F401  (registers the event handlers on sio)
-from chatsite import publish  # noqa: E402
+from chatsite import metrics, publish  # noqa: E402
 from chatsite.origins import SameOriginWebSocket  # noqa: E402
 from chatsite.routing import websocket_urlpatterns  # noqa: E402
+from realtime.connection_caps import connection_caps  # noqa: E402
 from realtime.publisher import SocketIOPublisher  # noqa: E402
 from realtime.server import sio  # noqa: E402
 from realtime.transport_limits import TransportLimits  # noqa: E402
+from rooms.presence import presence  # noqa: E402
 
 publish.install(SocketIOPublisher(sio))
+metrics.install(connections=lambda: connection_caps.open.total(), room_people=presence.room_counts)
 
 channels_application = ProtocolTypeRouter(
     {

@@ -94,6 +94,8 @@ CSRF_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = DJANGO_SECURE
 CSRF_COOKIE_SECURE = DJANGO_SECURE
 SECURE_SSL_REDIRECT = DJANGO_SECURE
+# Polled over plain HTTP on the loopback by a proxy, an orchestrator or Prometheus.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
 SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=31536000 if DJANGO_SECURE else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=False)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if DJANGO_SECURE else None
@@ -185,6 +187,11 @@ CHAT_INBOUND_BYTES_PER_SECOND = env.int("CHAT_INBOUND_BYTES_PER_SECOND", default
 # refused at connect with a reason. Those already connected keep being served.
 CHAT_MAX_CONNECTIONS_PER_IP = env.int("CHAT_MAX_CONNECTIONS_PER_IP", default=50)
 CHAT_MAX_CONNECTIONS = env.int("CHAT_MAX_CONNECTIONS", default=10_000)
+
+# --- Health and metrics ---------------------------------------------------------
+# /healthz answers anyone; /metrics answers staff, or a scraper that sends
+# `Authorization: Bearer <CHAT_METRICS_TOKEN>` (empty: staff only).
+CHAT_METRICS_TOKEN = env.str("CHAT_METRICS_TOKEN", default="")
 
 # --- Logging -------------------------------------------------------------------
 # One handler, on the root logger; every other logger only sets a level and propagates.

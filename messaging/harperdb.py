@@ -15,6 +15,8 @@ from typing import Any
 import requests
 from django.conf import settings
 
+from chatsite import metrics
+
 
 class HarperDBError(Exception):
     """HarperDB refused an operation; `message` is HarperDB's own explanation."""
@@ -55,30 +57,34 @@ class HarperDBClient:
         self._session.mount("http://", adapter)
         self._session.mount("https://", adapter)
 
-    def _call(self, operation: dict[str, Any]) -> Any:
+    def _call(self, operation: dict[str, Any], *, timeout: float | None = None) -> Any:
         self.requests_sent += 1
+        timeout = timeout or self.timeout
         try:
             response = self._session.post(
-                self.url, json=operation, timeout=(min(self.timeout, 3.0), self.timeout)
+                self.url, json=operation, timeout=(min(timeout, 3.0), timeout)
             )
         except requests.RequestException as exc:
+            metrics.HARPERDB_ERRORS.labels("unavailable").inc()
             raise HarperDBUnavailable(f"HarperDB at {self.url} is unavailable: {exc}") from exc
         try:
             body = response.json()
         except ValueError:
             body = {"error": response.text[:500]}
         if response.status_code in (502, 503, 504):
+            metrics.HARPERDB_ERRORS.labels("unavailable").inc()
             raise HarperDBUnavailable(
                 f"HarperDB answered {response.status_code}", status=response.status_code
             )
         if response.status_code >= 400:
+            metrics.HARPERDB_ERRORS.labels("refused").inc()
             message = (body.get("error") or body.get("message")) if isinstance(body, dict) else body
             raise HarperDBError(str(message), status=response.status_code)
         return body
 
-    def ping(self) -> None:
-        """Raise unless HarperDB answers an authenticated request."""
-        self._call({"operation": "describe_all"})
+    def ping(self, *, timeout: float | None = None) -> None:
+        """Raise unless HarperDB answers an authenticated request (within `timeout` s)."""
+        self._call({"operation": "describe_all"}, timeout=timeout)
 
     def alter_user(self, *, username: str, password: str) -> None:
         """Give `username` a new password."""

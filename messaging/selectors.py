@@ -15,6 +15,11 @@ HISTORY_UNAVAILABLE = "Chat history cannot be read right now; please try again s
 HOUR_MS = 3_600_000
 
 
+async def message_store_ping(*, seconds: float) -> None:
+    """Raise (HarperDBError) unless the message store answers within `seconds`."""
+    await backend.in_harperdb_pool(backend.message_store().ping, timeout=seconds)
+
+
 async def message_list_recent(*, room: str, limit: int | None = None) -> list[Message]:
     """The room's latest messages, oldest first."""
     limit = limit or settings.CHAT_HISTORY_LIMIT

@@ -151,6 +151,7 @@ def _id_between(low: str, high: str) -> dict[str, Any]:
 
 class MessageStore(Protocol):
     def bootstrap(self) -> None: ...
+    def ping(self, *, timeout: float) -> None: ...
     def insert(self, messages: list[Message]) -> InsertResult: ...
     def latest(self, *, room: str, limit: int) -> list[Message]: ...
     def before(self, *, room: str, before_id: str, limit: int) -> list[Message]: ...
@@ -176,6 +177,10 @@ class HarperDBMessageStore:
             primary_key="id",
             attributes=MESSAGE_ATTRIBUTES,
         )
+
+    def ping(self, *, timeout: float) -> None:
+        """Raise unless HarperDB answers within `timeout` seconds."""
+        self.client.ping(timeout=timeout)
 
     def insert(self, messages: list[Message]) -> InsertResult:
         return self.client.insert(
@@ -271,6 +276,9 @@ class InMemoryMessageStore:
         self.insert_calls = 0
 
     def bootstrap(self) -> None:
+        return None
+
+    def ping(self, *, timeout: float) -> None:
         return None
 
     def insert(self, messages: list[Message]) -> InsertResult:

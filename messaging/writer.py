@@ -16,6 +16,7 @@ from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from chatsite import metrics
 from chatsite.errors import ChatError, ErrorCode
 from messaging.harperdb import HarperDBError
 from messaging.store import Message, MessageStore
@@ -58,6 +59,7 @@ class MessageWriter:
         self._recent: OrderedDict[str, Message] = OrderedDict()
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task | None = None
+        metrics.WRITER_QUEUE.set_function(lambda: len(self._queue))  # one writer per process
 
     def submit(self, message: Message) -> asyncio.Future:
         """Queue a message; the future resolves to the stored message once it was delivered.
@@ -103,7 +105,8 @@ class MessageWriter:
             if not batch:
                 return
             try:
-                originals = await self._store(batch)
+                with metrics.STORE_SECONDS.time():
+                    originals = await self._store(batch)
                 break
             except HarperDBError as error:
                 if not error.transient:
@@ -111,6 +114,7 @@ class MessageWriter:
                 logger.warning("HarperDB write failed, retrying: %s", error.message)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 1.0)
+        delivered = 0
         for pending in batch:
             original = originals.get(pending.message.idempotency_key)
             # An earlier attempt of this very batch may have landed although its answer was lost.
@@ -118,7 +122,9 @@ class MessageWriter:
             stored = original or pending.message
             if is_new:
                 await self._deliver(stored)
+                delivered += 1
             self._finish(pending, stored)
+        metrics.MESSAGES_DELIVERED.inc(delivered)
 
     async def _deliver(self, message: Message) -> None:
         """Deliver a stored message; a failure here must not undo the store or stop the batch."""
@@ -133,7 +139,8 @@ class MessageWriter:
         originals = await self.run_blocking(self.store.find_by_client_keys, keys) if keys else {}
         fresh = [p.message for p in batch if p.message.idempotency_key not in originals]
         if fresh:
-            await self.run_blocking(self.store.insert, fresh)
+            inserted = await self.run_blocking(self.store.insert, fresh)
+            metrics.MESSAGES_STORED.inc(len(inserted.inserted))
         self.batches_stored += 1
         return originals
 
