@@ -3,13 +3,14 @@ another room now and then. Prints, for whole-list clients and for `roster_change
 the server's RSS growth and peak, the roster traffic each member received, how long until
 every member's list held everyone, and the other room's join -> last_100_messages delay.
 
-    .venv/bin/python bench/join_storm.py [--clients 1000 --seconds 10]
+    .venv/bin/python bench/join_storm.py [--clients 1000 --seconds 10] [--profile /tmp/storm]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import signal
 import subprocess
 import sys
 import tempfile
@@ -28,6 +29,7 @@ from messaging.local_harperdb import LocalHarperDB
 from messaging.store import HarperDBMessageStore
 
 GENERATOR = Path(__file__).with_name("join_storm.mjs")
+PY_SPY = str(Path(sys.executable).with_name("py-spy"))
 
 
 def rss_mb(pid: int, field: str) -> float:
@@ -42,6 +44,15 @@ def storm(folder: Path, harperdb, options: argparse.Namespace, *, changes: bool)
     try:
         before = rss_mb(server.pid, "VmRSS")
         server.reset_peak_rss()
+        profiler = None
+        if options.profile:
+            profile = f"{options.profile}-{'changes' if changes else 'lists'}.txt"
+            record = ["record", "--format", "raw", "--nonblocking", "-o", profile]
+            profiler = subprocess.Popen(
+                [PY_SPY, *record, "--pid", str(server.pid)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
         completed = subprocess.run(
             [
                 node(),
@@ -56,6 +67,9 @@ def storm(folder: Path, harperdb, options: argparse.Namespace, *, changes: bool)
             timeout=options.seconds + 180,
             check=True,
         )
+        if profiler is not None:
+            profiler.send_signal(signal.SIGINT)  # py-spy writes its profile when interrupted
+            profiler.wait(timeout=60)
         result = json.loads(completed.stdout.strip().splitlines()[-1])
         result["rss_before_mb"] = before
         result["rss_peak_growth_mb"] = rss_mb(server.pid, "VmHWM") - before
@@ -69,6 +83,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument(
+        "--profile",
+        metavar="PREFIX",
+        help="record the server with py-spy into PREFIX-lists.txt and PREFIX-changes.txt "
+        "(read them with bench/profile_top.py)",
+    )
     options = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="devrooms-storm-") as folder:
         harperdb = LocalHarperDB.on_free_ports(

@@ -159,6 +159,20 @@ class DirectEmitManager(socketio.AsyncManager):
         return None
 
 
+class JsonOnlyPacket(sio_packet.Packet):
+    """python-socketio's packet, for a server that sends JSON only (never bytes).
+
+    The stock packet walks every outgoing payload, item by item, looking for bytes to send
+    as binary attachments; for a room's whole roster that walk was the largest single cost
+    of a join storm. Only a payload that is bytes itself is binary here; bytes nested deeper
+    fail to encode (orjson and json refuse them) instead of going out silently wrong.
+    Given to python-socketio as its documented `serializer` (a Packet subclass)."""
+
+    @classmethod
+    def data_is_binary(cls, data) -> bool:
+        return isinstance(data, bytes | bytearray)
+
+
 class BoundedEngineServer(engineio.AsyncServer):
     def __init__(self, *, send_queue_max_bytes: int, polling_max_packets: int, **options):
         super().__init__(**options)

@@ -6,7 +6,7 @@ import socketio
 from django.conf import settings
 
 from chatsite import origins
-from realtime.engine import BoundedSocketServer, DirectEmitManager
+from realtime.engine import BoundedSocketServer, DirectEmitManager, JsonOnlyPacket
 from realtime.json_codec import OrjsonCodec
 
 
@@ -32,6 +32,7 @@ sio = BoundedSocketServer(
     cors_allowed_origins=origin_allowed,
     client_manager=_client_manager(),
     json=OrjsonCodec,
+    serializer=JsonOnlyPacket,
     max_http_buffer_size=settings.CHAT_MAX_PAYLOAD_BYTES,
     send_queue_max_bytes=settings.CHAT_SEND_QUEUE_MAX_BYTES,
     polling_max_packets=settings.CHAT_POLLING_MAX_PACKETS,

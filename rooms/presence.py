@@ -32,9 +32,13 @@ class Person:
     since: float
     connections: set[str] = field(default_factory=set)
     departure: asyncio.Task | None = None
+    _roster_entry: dict[str, str] | None = field(default=None, repr=False)
 
     def as_roster_entry(self) -> dict[str, str]:
-        return {"id": self.id, "username": self.username, "room": self.room}
+        """The wire's roster entry (built once: a person's id, name and room never change)."""
+        if self._roster_entry is None:
+            self._roster_entry = {"id": self.id, "username": self.username, "room": self.room}
+        return self._roster_entry
 
 
 @dataclass(frozen=True)

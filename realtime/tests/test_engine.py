@@ -10,11 +10,13 @@ import socketio
 from engineio import packet as eio_packet
 from engineio.async_socket import AsyncSocket
 from engineio.payload import Payload
+from socketio import packet as sio_packet
 
 from realtime.engine import (
     BoundedEngineServer,
     BoundedSocketServer,
     DirectEmitManager,
+    JsonOnlyPacket,
     OutboundQueue,
 )
 
@@ -135,3 +137,15 @@ async def test_a_room_emit_puts_one_encoded_packet_on_each_members_queue_but_the
     assert [pkt.data for pkt in drain(ana_socket.queue)] == ['2["news",{"text":"hi"}]']
     assert drain(bob_socket.queue) == []
     assert drain(cem_socket.queue) == []
+
+
+def test_a_json_only_packet_encodes_nested_payloads_as_the_library_does():
+    roster = [{"id": f"p{n}", "username": f"user {n}", "room": "React"} for n in range(3)]
+    ours = JsonOnlyPacket(sio_packet.EVENT, data=["chatroom_users", roster], namespace="/")
+    stock = sio_packet.Packet(sio_packet.EVENT, data=["chatroom_users", roster], namespace="/")
+    assert ours.encode() == stock.encode()
+
+
+def test_a_json_only_packet_is_binary_only_when_its_payload_is_bytes():
+    assert JsonOnlyPacket.data_is_binary(b"\x00\x01")
+    assert not JsonOnlyPacket.data_is_binary({"nested": [{"deep": "text"}]})
