@@ -4,6 +4,8 @@ import time
 from enum import StrEnum
 from typing import Any
 
+from chatsite.errors import ChatError
+
 # client -> server
 JOIN_ROOM = "join_room"
 SEND_MESSAGE = "send_message"
@@ -90,6 +92,19 @@ def people_text(kind: PeopleChange, usernames: list[str]) -> str:
     else:
         names = f"{', '.join(shown[:-1])} and {shown[-1]}"
     return _SEVERAL[kind].format(names=names)
+
+
+def refused_text(event: str, reason: str) -> str:
+    """ChatBot's word to a connection that a refusal left outside any room."""
+    if event == JOIN_ROOM:
+        return f"You could not join the room: {reason}"
+    return f"That was not sent, because you are not in a room. {reason}"
+
+
+def refusal_notice(event: str, error: ChatError) -> dict[str, Any]:
+    """A refusal told as a ChatBot notice, for clients that know only the original events
+    (they ignore `chat_error`); `code` lets the others, which had the error, drop it."""
+    return {**chatbot_notice("", refused_text(event, error.message)), "code": error.code.value}
 
 
 def chatbot_notice(room: str, text: str) -> dict[str, Any]:

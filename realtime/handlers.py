@@ -20,7 +20,7 @@ from realtime.connection_caps import connection_caps
 from realtime.server import sio
 from realtime.transport_limits import client_address
 from rooms import services as room_services
-from rooms.selectors import room_history_before
+from rooms.selectors import room_current, room_history_before
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +33,16 @@ Handler = Callable[[Connection, Any], Awaitable[Any]]
 
 async def _refuse(sid: str, event: str, error: ChatError) -> dict[str, Any]:
     await sio.emit(events.CHAT_ERROR, {"event": event, **error.as_dict()}, to=sid)
+    if _left_outside_any_room(sid, event, error):
+        # Clients that know only the original events ignore chat_error: ChatBot tells them.
+        await sio.emit(events.RECEIVE_MESSAGE, events.refusal_notice(event, error), to=sid)
     return {"ok": False, "error": error.as_dict()}
+
+
+def _left_outside_any_room(sid: str, event: str, error: ChatError) -> bool:
+    """A refused join, or an event refused for want of a room, by a connection in none."""
+    outsider_error = event == events.JOIN_ROOM or error.code == ErrorCode.NOT_IN_ROOM
+    return outsider_error and room_current(connection=sid) is None
 
 
 async def _handle(

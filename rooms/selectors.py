@@ -43,6 +43,12 @@ def room_member(*, connection: str) -> Person:
     return person
 
 
+def room_current(*, connection: str) -> str | None:
+    """The room `connection` is in, or None."""
+    person = presence.member(connection=connection)
+    return None if person is None else person.room
+
+
 @dataclass(frozen=True)
 class RoomListing:
     room: Room

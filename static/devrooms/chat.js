@@ -519,6 +519,8 @@ const connection = openConnection({
   onJoinRefused: explainRefusal,
   on: {
     [RECEIVE_MESSAGE]: (message) => {
+      // A refusal retold by ChatBot for the original clients: the page shows the error itself.
+      if (message.code) return;
       if (message.username !== CHATBOT) setTyping(message.username, false);
       resolvePendingFrom(message);
       const [element] = showNewMessages([message]);

@@ -221,6 +221,7 @@ async def test_when_the_name_is_taken_in_the_room_then_the_chat_page_explains_an
     status = ana.get_by_role("alert")
     await expect(status).to_contain_text("Somebody in this room already uses the name “Ana”")
     await expect(ana.locator("#connection")).to_have_text("Not in the room")
+    await expect(ana.locator(".notice")).to_have_count(0)  # ChatBot's retelling is not shown
     await status.get_by_role("link", name="Choose another name").click()
     await expect(ana).to_have_url(re.compile(r"/\?room="))
     await expect(ana.get_by_label("Room", exact=True)).to_have_value(clash_slug)
