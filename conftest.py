@@ -74,6 +74,18 @@ def memory_store(monkeypatch):
 
 
 @pytest.fixture
+def history_tail(monkeypatch, settings):
+    """The services keep rooms' newest messages in a fresh in-memory tail; returns it.
+    (The unit tests run without one otherwise: chatsite/test_settings.py.)"""
+    from messaging import backend
+    from messaging.history_tail import HistoryTail
+
+    tail = HistoryTail(size=settings.CHAT_HISTORY_LIMIT, max_bytes=1_000_000)
+    monkeypatch.setattr(backend, "history_tail", lambda: tail)
+    return tail
+
+
+@pytest.fixture
 def published(monkeypatch):
     """The services publish to an in-memory transport; returns it."""
     from chatsite import publish

@@ -154,6 +154,10 @@ HARPERDB_LOCAL_PORT = env.int("HARPERDB_LOCAL_PORT", default=9925)
 
 CHAT_ALLOW_ROOM_CREATION = env.bool("CHAT_ALLOW_ROOM_CREATION", default=True)
 CHAT_HISTORY_LIMIT = env.int("CHAT_HISTORY_LIMIT", default=100)
+# Memory for the newest CHAT_HISTORY_LIMIT messages of recently read rooms, so a join needs
+# no HarperDB read (one process only: off when REDIS_URL is set; 0 turns it off).
+CHAT_HISTORY_CACHE_BYTES = env.int("CHAT_HISTORY_CACHE_BYTES", default=64_000_000)
+
 CHAT_MESSAGE_MAX_LENGTH = env.int("CHAT_MESSAGE_MAX_LENGTH", default=10_000)
 # How long a person who left their page (2 s: a reload) or lost their connection (10 s: a
 # network blip) stays listed before "has disconnected" is announced.

@@ -11,8 +11,11 @@ import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache, partial
 
+from django.conf import settings
+
 from chatsite.errors import ChatError, ErrorCode
 from messaging.harperdb import HarperDBError
+from messaging.history_tail import HistoryTail
 from messaging.store import MessageStore, harperdb_store
 
 _harperdb_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="harperdb")
@@ -21,6 +24,17 @@ _harperdb_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="harperdb"
 @lru_cache(maxsize=1)
 def message_store() -> MessageStore:
     return harperdb_store()
+
+
+@lru_cache(maxsize=1)
+def history_tail() -> HistoryTail | None:
+    """The in-memory tails of rooms' histories; None when several processes share the rooms
+    (REDIS_URL) or CHAT_HISTORY_CACHE_BYTES is 0."""
+    if settings.REDIS_URL or settings.CHAT_HISTORY_CACHE_BYTES <= 0:
+        return None
+    return HistoryTail(
+        size=settings.CHAT_HISTORY_LIMIT, max_bytes=settings.CHAT_HISTORY_CACHE_BYTES
+    )
 
 
 async def in_harperdb_pool(function, /, *args, **kwargs):

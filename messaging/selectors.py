@@ -23,10 +23,18 @@ async def message_store_ping(*, seconds: float) -> None:
 async def message_list_recent(*, room: str, limit: int | None = None) -> list[Message]:
     """The room's latest messages, oldest first."""
     limit = limit or settings.CHAT_HISTORY_LIMIT
+    tail = backend.history_tail()
+    if tail is not None and (known := tail.recent(room, limit)) is not None:
+        return known
+    token = tail.begin_fill(room) if tail is not None else 0
     store = backend.message_store()
-    return await backend.store_call(
-        store.latest, room=room, limit=limit, unavailable=HISTORY_UNAVAILABLE
+    read = max(limit, tail.size) if tail is not None else limit
+    messages = await backend.store_call(
+        store.latest, room=room, limit=read, unavailable=HISTORY_UNAVAILABLE
     )
+    if tail is not None:
+        tail.fill(room, token, messages)
+    return messages[-limit:]
 
 
 async def message_list_before(

@@ -23,7 +23,16 @@ MOVE_UNAVAILABLE = "The room's history could not be moved right now; saving agai
 _id_clock = MessageIdClock()
 
 
+def _history_changed(*rooms: str) -> None:
+    """History changed other than by a new message: the in-memory tails are read again."""
+    if (tail := backend.history_tail()) is not None:
+        for room in rooms:
+            tail.forget(room)
+
+
 async def _deliver(message: Message) -> None:
+    if (tail := backend.history_tail()) is not None:
+        tail.appended(message)
     await publisher().to_room(message.room, events.RECEIVE_MESSAGE, message.to_payload())
     await staff_feed_message_posted(room=message.room, created_ms=message.created_ms)
 
@@ -75,6 +84,7 @@ async def message_delete(*, room: str, message_id: str) -> bool:
     store = backend.message_store()
     if not await backend.store_call(store.delete, message_id, unavailable=DELETE_UNAVAILABLE):
         return False
+    _history_changed(room)
     await publisher().to_room(room, events.MESSAGE_DELETED, {"id": message_id, "room": room})
     await staff_feed_message_deleted(room=room, message_id=message_id)
     return True
@@ -96,8 +106,12 @@ async def message_history_move(*, old_room: str, new_room: str) -> int:
         return await backend.store_call(function, *args, unavailable=MOVE_UNAVAILABLE, **kwargs)
 
     moved = 0
-    while batch := await call(store.latest, room=old_room, limit=HISTORY_MOVE_BATCH):
-        await call(store.insert, [message.moved_to(new_room) for message in batch])
-        await call(store.delete_many, [message.id for message in batch])
-        moved += len(batch)
+    try:
+        while batch := await call(store.latest, room=old_room, limit=HISTORY_MOVE_BATCH):
+            await call(store.insert, [message.moved_to(new_room) for message in batch])
+            await call(store.delete_many, [message.id for message in batch])
+            moved += len(batch)
+    finally:
+        _history_changed(old_room, new_room)
     return moved
+

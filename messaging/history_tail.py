@@ -1,0 +1,91 @@
+"""The newest messages of recently read rooms, in memory: a join's `last_100_messages`
+without a HarperDB read.
+
+A room's tail is filled by one read of the store; then every message this process stores
+is appended to it, and a deletion, edit or move forgets it. That is only the whole truth
+when this process stores every message, so `messaging.backend.history_tail()` gives none
+when several processes share the rooms (REDIS_URL set). Bounded: past `max_bytes` of
+message text the least recently read rooms are forgotten.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict, deque
+from dataclasses import dataclass, field
+
+from messaging.store import Message
+
+
+def _size(message: Message) -> int:
+    return len(message.message) + 200  # the text, and the fields around it
+
+
+@dataclass
+class _Tail:
+    messages: deque[Message]
+    complete: bool  # holds every message the room has (fewer than the tail's size)
+    size_bytes: int = 0
+
+
+@dataclass
+class HistoryTail:
+    size: int  # messages kept per room: CHAT_HISTORY_LIMIT
+    max_bytes: int
+    _rooms: OrderedDict[str, _Tail] = field(default_factory=OrderedDict)
+    _fills: dict[str, int] = field(default_factory=dict)  # room -> changes since the read
+    size_bytes: int = 0
+
+    def recent(self, room: str, limit: int) -> list[Message] | None:
+        """The room's latest `limit` messages, oldest first; None when not known here."""
+        tail = self._rooms.get(room)
+        if tail is None or not (limit <= len(tail.messages) or tail.complete):
+            return None
+        self._rooms.move_to_end(room)
+        return list(tail.messages)[-limit:] if limit else []
+
+    def begin_fill(self, room: str) -> int:
+        """Before reading a room's tail from the store: returns a token for `fill`."""
+        self._fills.setdefault(room, 0)
+        return self._fills[room]
+
+    def fill(self, room: str, token: int, messages: list[Message]) -> None:
+        """Keep what the store returned (the room's newest `size` messages or fewer), unless
+        the room changed while it was being read."""
+        changed = self._fills.pop(room, token) != token
+        if changed or room in self._rooms:
+            return
+        tail = _Tail(deque(messages[-self.size :], maxlen=self.size), len(messages) < self.size)
+        tail.size_bytes = sum(_size(message) for message in tail.messages)
+        self._rooms[room] = tail
+        self.size_bytes += tail.size_bytes
+        self._shrink()
+
+    def appended(self, message: Message) -> None:
+        """A message of this process was stored: it is the room's newest."""
+        if message.room in self._fills:
+            self._fills[message.room] += 1
+        tail = self._rooms.get(message.room)
+        if tail is None:
+            return
+        if len(tail.messages) == self.size:
+            dropped = tail.messages[0]
+            tail.size_bytes -= _size(dropped)
+            self.size_bytes -= _size(dropped)
+            tail.complete = False
+        tail.messages.append(message)
+        tail.size_bytes += _size(message)
+        self.size_bytes += _size(message)
+        self._shrink()
+
+    def forget(self, room: str) -> None:
+        """The room's history changed other than by a new message: read it again next time."""
+        if room in self._fills:
+            self._fills[room] += 1
+        tail = self._rooms.pop(room, None)
+        if tail is not None:
+            self.size_bytes -= tail.size_bytes
+
+    def _shrink(self) -> None:
+        while self.size_bytes > self.max_bytes and self._rooms:
+            _room, tail = self._rooms.popitem(last=False)
+            self.size_bytes -= tail.size_bytes

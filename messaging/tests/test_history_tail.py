@@ -1,0 +1,108 @@
+"""The newest messages of recently read rooms are kept in memory, and stay true: what is
+posted is added, what is deleted or moved is read again, and the memory is bounded."""
+
+import pytest
+
+from messaging import services
+from messaging.history_tail import HistoryTail
+from messaging.selectors import message_list_recent
+from messaging.tests.factories import make_messages
+from messaging.tests.test_services import UnreachableStore
+
+
+class CountingReads:
+    """Counts the store's `latest` reads while passing them through."""
+
+    def __init__(self, store, monkeypatch):
+        self.count = 0
+        real = store.latest
+
+        def latest(**arguments):
+            self.count += 1
+            return real(**arguments)
+
+        monkeypatch.setattr(store, "latest", latest)
+
+
+@pytest.fixture
+def reads(memory_store, monkeypatch) -> CountingReads:
+    return CountingReads(memory_store, monkeypatch)
+
+
+async def test_a_rooms_history_is_read_from_the_store_once(history_tail, memory_store, reads, room):
+    memory_store.insert(make_messages(room, 3))
+    first = await message_list_recent(room=room)
+    again = await message_list_recent(room=room, limit=2)
+    assert again == first[-2:]
+    assert reads.count == 1
+
+
+async def test_a_posted_message_is_in_the_next_history_without_a_read(
+    history_tail, memory_store, reads, start_writer, monkeypatch, room
+):
+    writer = start_writer(memory_store, deliver=services._deliver)
+    monkeypatch.setattr(services, "message_writer", lambda: writer)
+    await message_list_recent(room=room)
+    posted = await services.message_post(room=room, username="ana", text="new", client_id=None)
+    assert (await message_list_recent(room=room))[-1] == posted
+    assert reads.count == 1
+
+
+async def test_a_deleted_message_is_gone_from_the_next_history(
+    history_tail, memory_store, published, room
+):
+    doomed, kept = make_messages(room, 2)
+    memory_store.insert([doomed, kept])
+    await message_list_recent(room=room)
+    assert await services.message_delete(room=room, message_id=doomed.id)
+    assert await message_list_recent(room=room) == [kept]
+
+
+async def test_a_moved_history_is_read_again_under_both_names(history_tail, memory_store, room):
+    memory_store.insert(make_messages(room, 2))
+    await message_list_recent(room=room)
+    await message_list_recent(room=f"new-{room}")
+    await services.message_history_move(old_room=room, new_room=f"new-{room}")
+    assert await message_list_recent(room=room) == []
+    assert len(await message_list_recent(room=f"new-{room}")) == 2
+
+
+def test_a_read_that_raced_a_new_message_is_not_kept(room):
+    tail = HistoryTail(size=100, max_bytes=1_000_000)
+    stale = make_messages(room, 2)
+    token = tail.begin_fill(room)
+    [newer] = make_messages(room, 1)
+    tail.appended(newer)  # stored while the read was on its way
+    tail.fill(room, token, stale)
+    assert tail.recent(room, 100) is None
+
+
+def test_only_the_newest_messages_are_kept_and_then_the_tail_is_not_the_whole_room(room):
+    tail = HistoryTail(size=3, max_bytes=1_000_000)
+    tail.fill(room, tail.begin_fill(room), make_messages(room, 2))
+    assert tail.recent(room, 50) is not None  # two messages: the whole room
+    newer = make_messages(room, 2)
+    for message in newer:
+        tail.appended(message)
+    assert tail.recent(room, 3)[-2:] == newer
+    assert tail.recent(room, 50) is None  # older ones may exist beyond the three kept
+
+
+def test_past_its_memory_the_least_recently_read_rooms_are_forgotten():
+    tail = HistoryTail(size=10, max_bytes=3_000)
+    for name in ("a", "b", "c"):
+        tail.fill(name, tail.begin_fill(name), make_messages(name, 4))  # ~800 bytes each
+    tail.recent("a", 1)
+    tail.fill("d", tail.begin_fill("d"), make_messages("d", 4))
+    assert tail.recent("b", 1) is None
+    assert tail.recent("a", 1) is not None
+    assert tail.size_bytes <= 3_000
+
+
+async def test_a_known_rooms_history_is_still_given_while_the_store_is_down(
+    history_tail, memory_store, monkeypatch, room
+):
+    memory_store.insert(make_messages(room, 2))
+    known = await message_list_recent(room=room)
+    monkeypatch.setattr(memory_store, "latest", UnreachableStore().latest)
+    assert await message_list_recent(room=room) == known
