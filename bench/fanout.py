@@ -182,12 +182,17 @@ def node() -> str:
     return found
 
 
+def machine_cpu_seconds() -> float:
+    """CPU seconds all processes on this machine have used (every core, idle left out)."""
+    fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq = fields[:7]
+    return (user + nice + system + irq + softirq) / CLOCK_TICKS
+
+
 def generate(server: Server, arguments: list[str], *, limit_seconds: float) -> dict[str, Any]:
-    """Run the load generator against `server`; the CPU seconds of the server (and of
-    HarperDB, when given) are read when the generator starts and stops sending."""
-    watched = {"server": server.pid}
-    if server.harperdb_pid is not None:
-        watched["harperdb"] = server.harperdb_pid
+    """Run the load generator against `server`. When it starts and stops sending, reads the
+    CPU seconds of the server, HarperDB (when the server has one), the generator and the
+    whole machine; what the machine spent beyond those is other people's work, as noise."""
     process = subprocess.Popen(
         [node(), str(LOAD_GENERATOR), "--url", server.url, *arguments],
         cwd=PROJECT_DIR,
@@ -196,6 +201,9 @@ def generate(server: Server, arguments: list[str], *, limit_seconds: float) -> d
         text=True,
         start_new_session=True,
     )
+    watched = {"server": server.pid, "generator": process.pid}
+    if server.harperdb_pid is not None:
+        watched["harperdb"] = server.harperdb_pid
     watchdog = threading.Timer(limit_seconds, os.killpg, (process.pid, signal.SIGKILL))
     watchdog.start()
     marks: dict[str, dict[str, float]] = {}
@@ -209,7 +217,9 @@ def generate(server: Server, arguments: list[str], *, limit_seconds: float) -> d
                 continue
             if "phase" in report:
                 marks[report["phase"]] = {
-                    name: process_cpu_seconds(pid) for name, pid in watched.items()
+                    "machine": machine_cpu_seconds(),
+                    "wall": time.monotonic(),
+                    **{name: process_cpu_seconds(pid) for name, pid in watched.items()},
                 }
             else:
                 result = report
@@ -220,8 +230,11 @@ def generate(server: Server, arguments: list[str], *, limit_seconds: float) -> d
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
     if {"sending", "drained"} <= marks.keys():
+        spent = {name: marks["drained"][name] - marks["sending"][name] for name in marks["sending"]}
         for name in watched:
-            result[f"{name}_cpu_seconds"] = marks["drained"][name] - marks["sending"][name]
+            result[f"{name}_cpu_seconds"] = spent[name]
+        others = spent["machine"] - sum(spent[name] for name in watched)
+        result["other_processes_cores"] = max(0.0, others) / spent["wall"]
     return result
 
 
@@ -315,6 +328,7 @@ def table_row(ours: dict, peer: dict | None) -> list[str]:
         number(ours.get("cpu_us_per_delivery")),
         number(ours.get("harperdb_cpu_us_per_delivery")),
         number(ours.get("peak_rss_mb"), 0),
+        number(ours.get("other_processes_cores"), 2),
         " / ".join(milliseconds(peer_latency, name) for name in ("p50", "p99")),
         number(peer.get("cpu_us_per_delivery")),
         ratio(latency.get("p50"), peer_latency.get("p50")),
@@ -334,6 +348,7 @@ TABLE_HEADER = [
     "CPU us/dlv",
     "HarperDB us/dlv",
     "RSS MB",
+    "others' cores",
     "peer p50 / p99 ms",
     "peer CPU us/dlv",
     "x p50",
@@ -345,7 +360,8 @@ TABLE_HEADER = [
 def print_table(rows: list[tuple[dict, dict | None]]) -> None:
     """One line per run: DevRooms, the peer, and DevRooms / peer ratios ("x"). dlv/s is
     deliveries per second from the first send to the last delivery: below 20 x msgs/s
-    (with 20 per room) when DevRooms falls behind."""
+    (with 20 per room) when DevRooms falls behind. "others' cores": CPU that processes other
+    than DevRooms, its HarperDB and the load generator used meanwhile (the machine's noise)."""
     lines = [TABLE_HEADER] + [table_row(ours, peer) for ours, peer in rows]
     widths = [max(len(line[column]) for line in lines) for column in range(len(TABLE_HEADER))]
     print()
