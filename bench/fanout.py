@@ -115,8 +115,8 @@ def wait_until_answers(server: Server, *, timeout: float = 30) -> None:
 
 def start_devrooms(folder: Path, harperdb: LocalHarperDB, *, clients: int) -> Server:
     """DevRooms as deployed: Daphne, debug off, a migrated SQLite database of its own; the
-    chat rate limit off and the per-address connection cap above the generator's clients
-    (they all come from 127.0.0.1)."""
+    chat rate limit off, and the per-address caps on connections and on new rooms lifted
+    (every client of the generator comes from 127.0.0.1, and each run makes new rooms)."""
     folder.mkdir(parents=True, exist_ok=True)
     environment = {
         **os.environ,
@@ -134,6 +134,7 @@ def start_devrooms(folder: Path, harperdb: LocalHarperDB, *, clients: int) -> Se
         "REDIS_URL": "",
         "CHAT_RATE_LIMIT": "0",
         "CHAT_MAX_CONNECTIONS_PER_IP": str(clients + 100),
+        "CHAT_ROOM_CREATE_PER_HOUR": "1000000",
     }
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
@@ -461,6 +462,8 @@ def record(options: argparse.Namespace, result: dict) -> None:
 
 
 def main(options: argparse.Namespace) -> None:
+    # A polite kill (SIGTERM) unwinds like Ctrl-C, so everything started is stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     with tempfile.TemporaryDirectory(prefix="devrooms-fanout-") as folder:
         harperdb = LocalHarperDB.on_free_ports(
             Path(folder) / "harperdb", username=HARPERDB_USER, password=HARPERDB_PASSWORD
