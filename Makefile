@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-fast setup browser harperdb-stop lint superuser
+.PHONY: run test test-fast setup browser nginx harperdb-stop lint superuser cluster cluster-stop
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,12 @@ setup: $(BIN)/.installed node_modules/.installed
 browser:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
+# Debian's nginx for the proxy tests (each test run starts its own, on a free port of
+# 127.0.0.1). Where services may start on install (no policy-rc.d), Debian also starts its
+# default site on port 80: `systemctl disable --now nginx` if that is not wanted.
+nginx:
+	@command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx; }
+
 # Local use: debug on unless DJANGO_DEBUG is set in the environment.
 run harperdb-stop: export DJANGO_DEBUG := $(or $(DJANGO_DEBUG),true)
 run: setup
@@ -41,7 +47,7 @@ superuser: setup
 	$(BIN)/python -m chatsite.local_env
 	$(BIN)/python manage.py createsuperuser
 
-test: setup browser lint
+test: setup browser nginx lint
 	$(BIN)/python -m pytest
 
 # The edit-test loop: the apps' unit tests, without tests/ (the app under a live Daphne, and
@@ -52,6 +58,18 @@ test-fast: setup
 
 harperdb-stop: setup
 	$(BIN)/python manage.py harperdb stop
+
+# The production run on this machine (README "Production run"): N Daphne processes, debug
+# off, on 127.0.0.1:FIRST_PORT and up, in the foreground; `make cluster-stop` from another
+# shell. More than one needs REDIS_URL, and they do not share presence yet.
+N ?= 1
+FIRST_PORT ?= 8001
+cluster: setup
+	$(BIN)/python -m chatsite.local_env
+	$(BIN)/python -m deploy.cluster start --processes $(N) --first-port $(FIRST_PORT)
+
+cluster-stop: setup
+	$(BIN)/python -m deploy.cluster stop
 
 # ruff's rules and formatting (pyproject.toml); part of `make test`.
 lint: setup

@@ -1,0 +1,1 @@
+"""Running DevRooms for real: the process launcher and the nginx site (README "Production run")."""
