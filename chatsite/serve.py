@@ -7,9 +7,14 @@ Daphne's own command line. CHAT_UVLOOP=false (or uvloop missing) keeps asyncio's
 
 import asyncio
 import os
+from pathlib import Path
+
+import environ
 
 
 def _use_uvloop() -> bool:
+    # Settings are read later, by Django; CHAT_UVLOOP may also stand in the local .env file.
+    environ.Env.read_env(Path(__file__).resolve().parent.parent / ".env")
     if os.environ.get("CHAT_UVLOOP", "true").lower() in ("0", "false", "no", "off"):
         return False
     try:

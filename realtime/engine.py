@@ -132,6 +132,10 @@ class DirectEmitManager(socketio.AsyncManager):
     once, straight on each recipient's Engine.IO queue, instead of starting a task per
     recipient to do it. Emits that want acknowledgements take the library's own path."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._ending: set[str] = set()  # sessions being closed after their queue overflowed
+
     async def emit(self, event, data, namespace, room=None, skip_sid=None, callback=None, **kw):
         if callback is not None:
             return await super().emit(
@@ -156,7 +160,24 @@ class DirectEmitManager(socketio.AsyncManager):
                 continue
             for pkt in packets:
                 socket.queue.put_nowait(pkt)
+            if socket.queue.overflowed and not (socket.closing or socket.closed):
+                # Its client is told to close; the session ends now rather than at the next
+                # ping timeout (a polling client that was told would otherwise linger).
+                self._end(socket)
         return None
+
+    def _end(self, socket) -> None:
+        if socket.sid not in self._ending:
+            self._ending.add(socket.sid)
+            asyncio.get_running_loop().create_task(self._close(socket))
+
+    async def _close(self, socket) -> None:
+        try:
+            await socket.close(
+                wait=False, abort=True, reason=self.server.eio.reason.SERVER_DISCONNECT
+            )
+        finally:
+            self._ending.discard(socket.sid)
 
 
 class JsonOnlyPacket(sio_packet.Packet):

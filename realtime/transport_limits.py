@@ -4,7 +4,7 @@ middleware in front of the Socket.IO app.
 - WebSocket connections per client address and in all (a hard cap at twice the Socket.IO
   connection caps, for clients that open sockets and never connect; the Socket.IO caps in
   `realtime.connection_caps` refuse earlier, with a reason);
-- frames and bytes a WebSocket client may send per second: a flooder is closed (1008);
+- frames and bytes a WebSocket client may send per second: a flooder is closed (4008);
 - packets and bytes in one polling request: too many packets is a 400 (Engine.IO would
   drop the whole request silently), too many bytes a 413 before the body is read; and the
   packets and bytes of one polling session per second, against the same buckets as a

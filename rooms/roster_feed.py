@@ -37,6 +37,9 @@ class _RoomState:
     # (what, who, their connection): an arrival is not announced to the one arriving.
     notices: list[tuple[PeopleChange, str, str]] = field(default_factory=list)
     sent: dict[str, dict[str, str]] = field(default_factory=dict)  # id -> roster entry
+    # People who arrived since the last update: joiners' own lists already named them, so
+    # if they go before the update, `left` must name them too.
+    arrived: set[str] = field(default_factory=set)
     updates: TokenBucket = field(
         default_factory=lambda: TokenBucket(rate=0, burst=settings.CHAT_ROSTER_BURST)
     )
@@ -61,6 +64,7 @@ class RosterFeed:
         *,
         username: str = "",
         connection: str = "",
+        person_id: str = "",
     ) -> None:
         """Someone came or went (or a tab did): tell the room now, or with the next update.
 
@@ -69,6 +73,8 @@ class RosterFeed:
         state = self._rooms.setdefault(room, _RoomState())
         if change is not None:
             state.notices.append((change, username, connection))
+        if change == PeopleChange.JOINED and person_id:
+            state.arrived.add(person_id)
         if state.scheduled is not None:
             return
         state.updates.rate = self._updates_per_second(len(state.sent))
@@ -92,8 +98,9 @@ class RosterFeed:
         roster = roster_list(room=room)
         current = {entry["id"]: entry for entry in roster}
         joined = [entry for person_id, entry in current.items() if person_id not in state.sent]
-        left = [person_id for person_id in state.sent if person_id not in current]
-        state.sent = current
+        known = state.sent.keys() | state.arrived
+        left = [person_id for person_id in known if person_id not in current]
+        state.sent, state.arrived = current, set()
         out = publisher()
         await self._notices(room, notices, ARRIVALS)
         if joined or left:

@@ -134,7 +134,9 @@ async def _notice_to(connection: str, room: str, text: str) -> None:
 
 
 async def _subscribe(connection: str, room: str, *, roster_changes: bool) -> None:
+    """To the room's events and one kind of roster update (a join again may switch kinds)."""
     await publisher().subscribe(connection, room)
+    await publisher().unsubscribe(connection, roster_topic(room, changes=not roster_changes))
     await publisher().subscribe(connection, roster_topic(room, changes=roster_changes))
 
 
@@ -216,7 +218,10 @@ async def room_join(
     roster = roster_list(room=room)
     await publisher().to_connection(connection, events.CHATROOM_USERS, roster)
     arrival = PeopleChange.JOINED if outcome.is_new else None
-    await roster_feed.changed(room, arrival, username=username, connection=connection)
+    await roster_feed.changed(
+        room, arrival, username=username, connection=connection, person_id=outcome.person.id
+    )
+
     await _send_history(connection, room)
     return Joined(room=room, username=username, roster=roster)
 

@@ -149,3 +149,26 @@ def test_a_json_only_packet_encodes_nested_payloads_as_the_library_does():
 def test_a_json_only_packet_is_binary_only_when_its_payload_is_bytes():
     assert JsonOnlyPacket.data_is_binary(b"\x00\x01")
     assert not JsonOnlyPacket.data_is_binary({"nested": [{"deep": "text"}]})
+
+
+async def test_a_connection_whose_queue_overflows_on_a_room_emit_is_ended(monkeypatch):
+    server = BoundedSocketServer(
+        async_mode="asgi",
+        client_manager=DirectEmitManager(),
+        send_queue_max_bytes=100,
+        polling_max_packets=16,
+    )
+    server.manager.initialize()
+    ended = asyncio.Event()
+
+    async def disconnected(sid, reason):
+        ended.set()
+
+    server.on("disconnect", disconnected)
+    sid, socket = await connected(server, "eio-slow")
+    socket.connected = True
+    await server.enter_room(sid, "room:x")
+    for _ in range(3):
+        await server.emit("news", "x" * 60, room="room:x")
+    await asyncio.wait_for(ended.wait(), timeout=1)
+    assert socket.closed

@@ -141,3 +141,18 @@ async def test_a_change_that_leaves_the_roster_as_it_was_sends_no_roster(feed, p
 def test_the_window_grows_with_the_room(feed, settings):
     assert feed.window(10) == settings.CHAT_ROSTER_WINDOW_SECONDS
     assert feed.window(1_000) == 10 * settings.CHAT_ROSTER_WINDOW_SECONDS
+
+
+async def test_someone_who_comes_and_goes_between_updates_is_named_as_gone(feed, published):
+    zoe = await member(published, "Zoe", changes=True)
+    await feed.changed(ROOM)  # the feed has sent Zoe's room once
+    await member(published, "Yan")  # Yan's own join list already named Yan to later joiners
+    yan = presence.find(room=ROOM, username="Yan")
+    await feed.changed(ROOM, PeopleChange.JOINED, username="Yan", person_id=yan.id)
+    presence.remove(presence.detach(connection="c-Yan"))
+    await feed.changed(ROOM, PeopleChange.LEFT, username="Yan")
+    await settled(feed)
+    changes = [
+        data for data in published.received(zoe) if isinstance(data, dict) and "left" in data
+    ]
+    assert yan.id in changes[-1]["left"]
