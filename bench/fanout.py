@@ -14,6 +14,7 @@ against DevRooms, then against the peer, and reads each server's CPU time and pe
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import secrets
@@ -38,6 +39,15 @@ PROJECT_DIR = BENCH_DIR.parent
 LOAD_GENERATOR = BENCH_DIR / "fanout_load.mjs"
 PEER = BENCH_DIR / "peer.mjs"
 ASGI_APP = "chatsite.asgi:application"
+
+
+def daphne_command() -> list[str]:
+    """How DevRooms is served: `chatsite.serve` (Daphne on uvloop; CHAT_UVLOOP=false keeps
+    asyncio's loop) where the project has it, plain Daphne for commits from before it."""
+    module = "chatsite.serve" if importlib.util.find_spec("chatsite.serve") else "daphne"
+    return [sys.executable, "-m", module]
+
+
 DATABASE = "devrooms_bench"
 HARPERDB_USER = "bench"
 HARPERDB_PASSWORD = secrets.token_urlsafe(12)
@@ -146,7 +156,7 @@ def start_devrooms(folder: Path, harperdb: LocalHarperDB, *, clients: int) -> Se
     log_file = folder / "daphne.log"
     with open(log_file, "ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), ASGI_APP],
+            [*daphne_command(), "-b", "127.0.0.1", "-p", str(port), ASGI_APP],
             cwd=PROJECT_DIR,
             env=environment,
             stdin=subprocess.DEVNULL,
@@ -399,7 +409,7 @@ def benchmark(options: argparse.Namespace, folder: Path, harperdb: LocalHarperDB
     try:
         devrooms = start_devrooms(folder / "devrooms", harperdb, clients=options.clients)
         servers.append(devrooms)
-        say(f"DevRooms (Daphne) pid {devrooms.pid} on {devrooms.url}")
+        say(f"DevRooms ({' '.join(daphne_command()[1:])}) pid {devrooms.pid} on {devrooms.url}")
         peer = None
         if options.only != "devrooms":
             peer = start_peer(folder)
