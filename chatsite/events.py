@@ -12,6 +12,8 @@ SEND_MESSAGE = "send_message"
 LEAVE_ROOM = "leave_room"
 LOAD_HISTORY = "load_history"
 TYPING = "typing"
+EDIT_MESSAGE = "edit_message"
+DELETE_MESSAGE = "delete_message"
 
 # server -> client
 RECEIVE_MESSAGE = "receive_message"
@@ -19,6 +21,7 @@ CHATROOM_USERS = "chatroom_users"
 LAST_100_MESSAGES = "last_100_messages"
 USER_TYPING = "user_typing"
 MESSAGE_DELETED = "message_deleted"
+MESSAGE_EDITED = "message_edited"
 REMOVED_FROM_ROOM = "removed_from_room"
 CHAT_ERROR = "chat_error"
 # For clients that ask for it at join: who came and went since the last update, instead of

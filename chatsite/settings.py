@@ -159,6 +159,8 @@ CHAT_HISTORY_LIMIT = env.int("CHAT_HISTORY_LIMIT", default=100)
 CHAT_HISTORY_CACHE_BYTES = env.int("CHAT_HISTORY_CACHE_BYTES", default=64_000_000)
 
 CHAT_MESSAGE_MAX_LENGTH = env.int("CHAT_MESSAGE_MAX_LENGTH", default=10_000)
+# How long after sending it a person may edit or delete their message; 0: never.
+CHAT_EDIT_SECONDS = env.int("CHAT_EDIT_SECONDS", default=300)
 # How long a person who left their page (2 s: a reload) or lost their connection (10 s: a
 # network blip) stays listed before "has disconnected" is announced.
 CHAT_PRESENCE_GRACE_SECONDS = env.float("CHAT_PRESENCE_GRACE_SECONDS", default=2.0)

@@ -133,6 +133,14 @@ class HarperDBClient:
             skipped=list(body.get("skipped_hashes") or []),
         )
 
+    def update(self, *, database: str, table: str, records: list[dict[str, Any]]) -> list[str]:
+        """Write the given attributes of existing records (by primary key); returns the ids
+        updated. A record whose primary key does not exist is skipped, not created."""
+        body = self._call(
+            {"operation": "update", "database": database, "table": table, "records": records}
+        )
+        return list(body.get("update_hashes") or [])
+
     def search_by_conditions(
         self,
         *,

@@ -1,8 +1,10 @@
-"""Posting messages: validate, give them the server's id and time, store, then deliver."""
+"""Posting messages: validate, give them the server's id and time, store, then deliver.
+Authors edit and delete their own for a while; moderators delete any."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 
 from django.conf import settings
 
@@ -19,6 +21,10 @@ MESSAGE_EMPTY = "A message needs some text."
 MESSAGE_TOO_LONG = "A message can be at most {limit} characters long."
 DELETE_UNAVAILABLE = "The message could not be deleted right now; please try again."
 MOVE_UNAVAILABLE = "The room's history could not be moved right now; saving again finishes it."
+MESSAGE_NOT_FOUND = "Your room has no such message."
+NOT_YOUR_MESSAGE = "You can only edit or delete your own messages."
+EDIT_TOO_LATE = "A message can only be edited or deleted within {window} of sending it."
+EDIT_UNAVAILABLE = "The message could not be changed right now; please try again."
 
 _id_clock = MessageIdClock()
 
@@ -90,6 +96,59 @@ async def message_delete(*, room: str, message_id: str) -> bool:
     return True
 
 
+def _edit_window_text(seconds: int) -> str:
+    """`5 minutes`, `90 seconds`: CHAT_EDIT_SECONDS for people."""
+    if seconds % 60 == 0 and seconds >= 60:
+        minutes = seconds // 60
+        return f"{minutes} minute{'s' if minutes > 1 else ''}"
+    return f"{seconds} second{'s' if seconds != 1 else ''}"
+
+
+async def _own_recent_message(*, room: str, username: str, message_id: str) -> Message:
+    """The message `message_id` of `room`, when `username` wrote it less than
+    CHAT_EDIT_SECONDS ago; otherwise the reason why not."""
+    found = None
+    if message_id_in_room(message_id, room):
+        store = backend.message_store()
+        found = await backend.store_call(store.find, message_id, unavailable=EDIT_UNAVAILABLE)
+    if found is None:
+        raise ChatError(ErrorCode.MESSAGE_NOT_FOUND, MESSAGE_NOT_FOUND)
+    if found.username != username:
+        raise ChatError(ErrorCode.NOT_YOUR_MESSAGE, NOT_YOUR_MESSAGE)
+    window = settings.CHAT_EDIT_SECONDS
+    if int(time.time() * 1000) - found.created_ms > window * 1000:
+        raise ChatError(
+            ErrorCode.EDIT_TOO_LATE, EDIT_TOO_LATE.format(window=_edit_window_text(window))
+        )
+    return found
+
+
+async def message_edit(*, room: str, username: str, message_id: str, text: str) -> Message:
+    """The author gives their recent message new text: stored, then `message_edited` to
+    everyone in the room. Returns the edited message."""
+    message_validate_text(text)
+    message = await _own_recent_message(room=room, username=username, message_id=message_id)
+    edited = message.edited(text, edited_ms=int(time.time() * 1000))
+    store = backend.message_store()
+    if not await backend.store_call(store.update, edited, unavailable=EDIT_UNAVAILABLE):
+        raise ChatError(ErrorCode.MESSAGE_NOT_FOUND, MESSAGE_NOT_FOUND)  # deleted meanwhile
+    _history_changed(room)
+    await publisher().to_room(
+        room,
+        events.MESSAGE_EDITED,
+        {"id": edited.id, "room": room, "message": text, "edited_ms": edited.edited_ms},
+    )
+    return edited
+
+
+async def message_delete_own(*, room: str, username: str, message_id: str) -> None:
+    """The author deletes their recent message: as a moderator's deletion, it leaves history
+    and every open page."""
+    await _own_recent_message(room=room, username=username, message_id=message_id)
+    if not await message_delete(room=room, message_id=message_id):
+        raise ChatError(ErrorCode.MESSAGE_NOT_FOUND, MESSAGE_NOT_FOUND)
+
+
 HISTORY_MOVE_BATCH = 500
 
 
@@ -114,4 +173,3 @@ async def message_history_move(*, old_room: str, new_room: str) -> int:
     finally:
         _history_changed(old_room, new_room)
     return moved
-

@@ -30,6 +30,7 @@ MESSAGE_ATTRIBUTES = [
     {"name": "created_ms", "type": "Float"},
     {"name": "client_id", "type": "String"},
     {"name": "client_key", "type": "String", "indexed": True},
+    {"name": "edited_ms", "type": "Float"},
 ]
 
 
@@ -52,6 +53,7 @@ class Message:
     message: str
     created_ms: int
     client_id: str | None = None
+    edited_ms: int | None = None  # when its author last edited it
 
     def to_payload(self) -> dict[str, Any]:
         """The wire shape, the same live and in history."""
@@ -64,6 +66,8 @@ class Message:
         }
         if self.client_id is not None:
             payload["client_id"] = self.client_id
+        if self.edited_ms is not None:
+            payload["edited_ms"] = self.edited_ms
         return payload
 
     def to_record(self) -> dict[str, Any]:
@@ -77,6 +81,8 @@ class Message:
         if self.client_id is not None:
             record["client_id"] = self.client_id
             record["client_key"] = self.idempotency_key
+        if self.edited_ms is not None:
+            record["edited_ms"] = self.edited_ms
         return record
 
     @property
@@ -100,6 +106,10 @@ class Message:
             client_id=client_id,
         )
 
+    def edited(self, text: str, *, edited_ms: int) -> Message:
+        """The same message with its author's new text."""
+        return replace(self, message=text, edited_ms=edited_ms)
+
     def moved_to(self, room: str) -> Message:
         """The same message in another room (after a rename): same time, same order."""
         tail = self.id.split("|", 1)[1]
@@ -114,6 +124,7 @@ class Message:
             message=record["message"],
             created_ms=int(record["created_ms"]),
             client_id=record.get("client_id"),
+            edited_ms=None if record.get("edited_ms") is None else int(record["edited_ms"]),
         )
 
 
@@ -158,6 +169,8 @@ class MessageStore(Protocol):
     def find_by_client_keys(self, keys: list[str]) -> dict[str, Message]: ...
     def created_times(self, *, room: str, since_ms: int = 0) -> list[int]: ...
     def created_times_by_room(self, *, rooms: list[str]) -> dict[str, list[int]]: ...
+    def find(self, message_id: str) -> Message | None: ...
+    def update(self, message: Message) -> bool: ...
     def delete(self, message_id: str) -> bool: ...
     def delete_many(self, message_ids: list[str]) -> None: ...
 
@@ -254,6 +267,17 @@ class HarperDBMessageStore:
             times[by_key[row_id.split("|", 1)[0]]].append(message_id_time(row_id))
         return times
 
+    def find(self, message_id: str) -> Message | None:
+        """The message with this id, or None."""
+        rows = self.client.search_by_id(database=self.database, table=self.table, ids=[message_id])
+        return Message.from_record(rows[0]) if rows else None
+
+    def update(self, message: Message) -> bool:
+        """Write an edited message's text and edit time; False when there is no such message
+        (it is never created)."""
+        record = {"id": message.id, "message": message.message, "edited_ms": message.edited_ms}
+        return bool(self.client.update(database=self.database, table=self.table, records=[record]))
+
     def delete(self, message_id: str) -> bool:
         """Delete one message; False when there was no such message."""
         found = self.client.search_by_id(
@@ -315,6 +339,16 @@ class InMemoryMessageStore:
 
     def created_times_by_room(self, *, rooms: list[str]) -> dict[str, list[int]]:
         return {room: self.created_times(room=room) for room in rooms}
+
+    def find(self, message_id: str) -> Message | None:
+        return self.rows.get(message_id)
+
+    def update(self, message: Message) -> bool:
+        stored = self.rows.get(message.id)
+        if stored is None:
+            return False
+        self.rows[message.id] = stored.edited(message.message, edited_ms=message.edited_ms)
+        return True
 
     def delete(self, message_id: str) -> bool:
         return self.rows.pop(message_id, None) is not None

@@ -144,6 +144,19 @@ async def send_message(connection: Connection, payload: payloads.SendMessage):
     return ack_once_stored()
 
 
+@client_event(events.EDIT_MESSAGE, payloads.EditMessage.parse)
+async def edit_message(connection: Connection, payload: payloads.EditMessage) -> dict[str, Any]:
+    edited = await room_services.room_message_edit(
+        connection=connection.sid, message_id=payload.id, text=payload.message
+    )
+    return {"id": edited.id, "edited_ms": edited.edited_ms}
+
+
+@client_event(events.DELETE_MESSAGE, payloads.DeleteMessage.parse)
+async def delete_message(connection: Connection, payload: payloads.DeleteMessage) -> None:
+    await room_services.room_message_delete(connection=connection.sid, message_id=payload.id)
+
+
 @client_event(events.LEAVE_ROOM, payloads.LeaveRoom.parse)
 async def leave_room(connection: Connection, payload: payloads.LeaveRoom) -> None:
     await room_services.room_leave(connection=connection.sid)

@@ -64,6 +64,28 @@ class SendMessage:
 
 
 @dataclass(frozen=True)
+class EditMessage:
+    id: str
+    message: str
+
+    @classmethod
+    def parse(cls, args: tuple) -> EditMessage:
+        data = _object(args)
+        return cls(
+            id=_text(data, "id", required=True), message=_text(data, "message", required=True)
+        )
+
+
+@dataclass(frozen=True)
+class DeleteMessage:
+    id: str
+
+    @classmethod
+    def parse(cls, args: tuple) -> DeleteMessage:
+        return cls(id=_text(_object(args), "id", required=True))
+
+
+@dataclass(frozen=True)
 class LeaveRoom:
     @classmethod
     def parse(cls, args: tuple) -> LeaveRoom:

@@ -29,7 +29,12 @@ from chatsite.events import PeopleChange, Removal
 from chatsite.publish import publisher
 from chatsite.staff_feed import staff_feed_room
 from messaging.selectors import message_list_recent
-from messaging.services import message_history_move, message_post
+from messaging.services import (
+    message_delete_own,
+    message_edit,
+    message_history_move,
+    message_post,
+)
 from messaging.store import Message
 from rooms.identity import is_sessionless
 from rooms.models import NAME_TAKEN, Room, RoomBan
@@ -221,7 +226,6 @@ async def room_join(
     await roster_feed.changed(
         room, arrival, username=username, connection=connection, person_id=outcome.person.id
     )
-
     await _send_history(connection, room)
     return Joined(room=room, username=username, roster=roster)
 
@@ -303,6 +307,20 @@ def room_message_post(*, connection: str, text: str, client_id: str | None) -> a
     Synchronous like `message_post`: the message's place in the room is fixed on the call."""
     person = room_member(connection=connection)
     return message_post(room=person.room, username=person.username, text=text, client_id=client_id)
+
+
+async def room_message_edit(*, connection: str, message_id: str, text: str) -> Message:
+    """Edit the connection's person's own recent message in their room (`message_edit`)."""
+    person = room_member(connection=connection)
+    return await message_edit(
+        room=person.room, username=person.username, message_id=message_id, text=text
+    )
+
+
+async def room_message_delete(*, connection: str, message_id: str) -> None:
+    """Delete the connection's person's own recent message in their room."""
+    person = room_member(connection=connection)
+    await message_delete_own(room=person.room, username=person.username, message_id=message_id)
 
 
 # --- Moderation (the admin's actions) ------------------------------------------------------

@@ -7,7 +7,8 @@ import pytest
 
 from messaging.harperdb import HarperDBClient, HarperDBError, HarperDBUnavailable, get_client
 from messaging.local_harperdb import free_port
-from messaging.store import harperdb_store
+from messaging.store import MESSAGE_ATTRIBUTES, HarperDBMessageStore, harperdb_store
+from messaging.tests.factories import make_message
 
 pytestmark = pytest.mark.usefixtures("harperdb_settings")
 
@@ -20,6 +21,22 @@ def test_bootstrap_twice_is_fine_and_indexes_only_what_is_searched():
     indexed = {a["attribute"] for a in described["attributes"] if a.get("indexed")}
     assert {"id", "client_key"} <= indexed
     assert "message" not in indexed
+
+
+def test_a_table_made_before_messages_could_be_edited_keeps_their_edit_times(room):
+    store = harperdb_store()
+    older = HarperDBMessageStore(get_client(), database=store.database, table="before_edits")
+    older.client.create_table(
+        database=older.database,
+        table=older.table,
+        primary_key="id",
+        attributes=[a for a in MESSAGE_ATTRIBUTES if a["name"] != "edited_ms"],
+    )
+    message = make_message(room)
+    older.insert([message])
+    edited = message.edited("changed", edited_ms=message.created_ms + 1)
+    assert older.update(edited)
+    assert older.latest(room=room, limit=1) == [edited]
 
 
 def test_harperdb_errors_carry_harperdbs_message():

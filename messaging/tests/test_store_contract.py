@@ -156,6 +156,33 @@ def test_deleting_a_message_that_is_not_there_reports_false(store, room):
     assert store.delete(make_message(room).id) is False
 
 
+def test_find_gives_the_message_with_that_id_or_none(store, room):
+    messages = make_messages(room, 2, client_id="c-1")
+    store.insert(messages)
+    assert store.find(messages[1].id) == messages[1]
+    assert store.find(make_message(room).id) is None
+
+
+def test_an_edited_message_comes_back_with_its_new_text_and_edit_time_only(store, room):
+    messages = make_messages(room, 3, client_id="c-1")
+    store.insert(messages)
+    edited = messages[1].edited("better words \u00e9 😀", edited_ms=messages[1].created_ms + 5)
+    assert store.update(edited) is True
+    assert store.latest(room=room, limit=10) == [messages[0], edited, messages[2]]
+    assert store.before(room=room, before_id=messages[2].id, limit=10) == [messages[0], edited]
+    assert store.find(edited.id).to_payload() == {
+        **messages[1].to_payload(),
+        "message": "better words \u00e9 😀",
+        "edited_ms": messages[1].created_ms + 5,
+    }
+
+
+def test_updating_a_message_that_is_not_there_reports_false_and_creates_nothing(store, room):
+    ghost = make_message(room).edited("boo", edited_ms=1)
+    assert store.update(ghost) is False
+    assert store.latest(room=room, limit=10) == []
+
+
 def test_created_times_by_room_gives_each_room_its_own_times_oldest_first(store, room):
     talked_in = [f"{room}-{n}" for n in range(3)]
     messages = {name: make_messages(name, count) for count, name in enumerate(talked_in)}

@@ -6,6 +6,8 @@ from chatsite.errors import ChatError
 from realtime.payloads import (
     CLIENT_ID_MAX_LENGTH,
     ONE_OBJECT,
+    DeleteMessage,
+    EditMessage,
     JoinRoom,
     LeaveRoom,
     LoadHistory,
@@ -13,7 +15,14 @@ from realtime.payloads import (
     Typing,
 )
 
-PARSERS_OF_ONE_OBJECT = [JoinRoom.parse, SendMessage.parse, LoadHistory.parse, Typing.parse]
+PARSERS_OF_ONE_OBJECT = [
+    JoinRoom.parse,
+    SendMessage.parse,
+    LoadHistory.parse,
+    Typing.parse,
+    EditMessage.parse,
+    DeleteMessage.parse,
+]
 NOT_ONE_OBJECT = {
     "two arguments": ({"room": "React"}, {"room": "React"}),
     "null": (None,),
@@ -140,3 +149,31 @@ def test_typing_reads_true_or_false(typing):
 @pytest.mark.parametrize("payload", [{}, {"typing": None}, {"typing": "true"}, {"typing": 1}])
 def test_typing_that_is_not_true_or_false_is_refused(payload):
     refused(Typing.parse, payload)
+
+
+def test_edit_message_reads_the_id_and_the_new_text_exactly():
+    parsed = EditMessage.parse(({"id": "id-1", "message": "  better \n"},))
+    assert parsed == EditMessage("id-1", "  better \n")
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {},
+        {"id": "id-1"},
+        {"message": "hi"},
+        {"id": 5, "message": "hi"},
+        {"id": "id-1", "message": 5},
+    ],
+)
+def test_edit_message_without_a_string_id_and_text_is_refused(payload):
+    refused(EditMessage.parse, payload)
+
+
+def test_delete_message_reads_the_id():
+    assert DeleteMessage.parse(({"id": "id-1"},)) == DeleteMessage("id-1")
+
+
+@pytest.mark.parametrize("payload", [{}, {"id": None}, {"id": ["id-1"]}])
+def test_delete_message_without_a_string_id_is_refused(payload):
+    refused(DeleteMessage.parse, payload)

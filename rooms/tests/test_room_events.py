@@ -172,10 +172,14 @@ async def test_typing_reaches_everyone_else_in_the_room(published, memory_store)
     [
         lambda: services.room_typing(connection="c-lost", typing=True),
         lambda: room_history_before(connection="c-lost", before_id="x", limit=5),
+        lambda: services.room_message_edit(connection="c-lost", message_id="x", text="hi"),
+        lambda: services.room_message_delete(connection="c-lost", message_id="x"),
     ],
-    ids=["typing", "load_history"],
+    ids=["typing", "load_history", "edit_message", "delete_message"],
 )
-async def test_typing_or_reading_history_outside_a_room_is_refused(published, act):
+async def test_typing_reading_history_or_changing_a_message_outside_a_room_is_refused(
+    published, act
+):
     with pytest.raises(ChatError) as raised:
         await act()
     assert raised.value.code == ErrorCode.NOT_IN_ROOM
@@ -196,6 +200,36 @@ async def test_posting_outside_a_room_is_refused(published, memory_store):
         services.room_message_post(connection="c-lost", text="hi", client_id=None)
     assert raised.value.code == ErrorCode.NOT_IN_ROOM
     assert memory_store.rows == {}
+
+
+async def test_a_person_edits_and_deletes_their_own_message_and_the_room_sees_it(
+    published, memory_store
+):
+    await join("c-bob", "Bob")
+    await join("c-ana", "Ana")
+    sent = await services.room_message_post(connection="c-ana", text="helo", client_id=None)
+    edited = await services.room_message_edit(connection="c-ana", message_id=sent.id, text="hi")
+    assert published.received("c-bob", events.MESSAGE_EDITED) == [
+        {"id": sent.id, "room": "React", "message": "hi", "edited_ms": edited.edited_ms}
+    ]
+    with pytest.raises(ChatError) as raised:
+        await services.room_message_delete(connection="c-bob", message_id=sent.id)
+    assert raised.value.code == ErrorCode.NOT_YOUR_MESSAGE
+    await services.room_message_delete(connection="c-ana", message_id=sent.id)
+    assert published.received("c-bob", events.MESSAGE_DELETED) == [{"id": sent.id, "room": "React"}]
+    assert memory_store.latest(room="React", limit=5) == []
+
+
+async def test_a_message_left_behind_in_another_room_cannot_be_changed_from_this_one(
+    published, memory_store
+):
+    await join("c-ana", "Ana")
+    sent = await services.room_message_post(connection="c-ana", text="hi", client_id=None)
+    await join("c-ana", "Ana", "Node")
+    with pytest.raises(ChatError) as raised:
+        await services.room_message_edit(connection="c-ana", message_id=sent.id, text="ho")
+    assert raised.value.code == ErrorCode.MESSAGE_NOT_FOUND
+    assert memory_store.latest(room="React", limit=5) == [sent]
 
 
 async def test_history_pages_come_from_the_connections_own_room(published, memory_store):

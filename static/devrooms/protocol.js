@@ -8,6 +8,8 @@ export const SEND_MESSAGE = "send_message";
 export const LEAVE_ROOM = "leave_room";
 export const LOAD_HISTORY = "load_history";
 export const TYPING = "typing";
+export const EDIT_MESSAGE = "edit_message";
+export const DELETE_MESSAGE = "delete_message";
 
 // server -> client
 export const RECEIVE_MESSAGE = "receive_message";
@@ -15,6 +17,7 @@ export const CHATROOM_USERS = "chatroom_users";
 export const LAST_100_MESSAGES = "last_100_messages";
 export const USER_TYPING = "user_typing";
 export const MESSAGE_DELETED = "message_deleted";
+export const MESSAGE_EDITED = "message_edited";
 export const REMOVED_FROM_ROOM = "removed_from_room";
 export const CHAT_ERROR = "chat_error";
 export const ROSTER_CHANGES = "roster_changes";
@@ -43,6 +46,9 @@ export const ErrorCode = Object.freeze({
   ROOM_FULL: "room_full",
   BANNED: "banned",
   NOT_IN_ROOM: "not_in_room",
+  MESSAGE_NOT_FOUND: "message_not_found",
+  NOT_YOUR_MESSAGE: "not_your_message",
+  EDIT_TOO_LATE: "edit_too_late",
   MESSAGE_EMPTY: "message_empty",
   MESSAGE_TOO_LONG: "message_too_long",
   RATE_LIMITED: "rate_limited",
