@@ -66,6 +66,7 @@ def chat_page(request: HttpRequest, slug: str) -> HttpResponse:
         "room": room.name,
         "username": username,
         "messageMaxLength": settings.CHAT_MESSAGE_MAX_LENGTH,
+        "editSeconds": settings.CHAT_EDIT_SECONDS,
         "historyLimit": settings.CHAT_HISTORY_LIMIT,
         "rateLimit": settings.CHAT_RATE_LIMIT,
         "rateBurst": settings.CHAT_RATE_BURST,

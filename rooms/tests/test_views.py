@@ -139,6 +139,7 @@ def test_when_the_chat_page_is_opened_with_a_username_then_its_config_is_in_json
         "room": "React",
         "username": "<Ana>",
         "messageMaxLength": settings.CHAT_MESSAGE_MAX_LENGTH,
+        "editSeconds": settings.CHAT_EDIT_SECONDS,
         "historyLimit": settings.CHAT_HISTORY_LIMIT,
         "rateLimit": settings.CHAT_RATE_LIMIT,
         "rateBurst": settings.CHAT_RATE_BURST,

@@ -7,6 +7,7 @@ import {
   pageHidden,
   unreadTitle,
 } from "./attention.js";
+import { MessageChanges } from "./changes.js";
 import { openConnection } from "./connection.js";
 import { NO_ANSWER, errorText } from "./errors.js";
 import {
@@ -19,6 +20,7 @@ import {
   LEAVE_ROOM,
   LOAD_HISTORY,
   MESSAGE_DELETED,
+  MESSAGE_EDITED,
   RECEIVE_MESSAGE,
   REMOVED_FROM_ROOM,
   RemovalKind,
@@ -83,6 +85,15 @@ const pending = new Map(); // client_id -> {clientId, text, element, attempt, fa
 const timeline = new Timeline(list, {
   firstPending: () => (pending.size ? pending.values().next().value.element : null),
 });
+const changes = new MessageChanges({
+  timeline,
+  request: (event, data) => connection.request(event, data),
+  context: () => ({ me, people }),
+  editSeconds: config.editSeconds,
+  limit: config.messageMaxLength,
+  onProblem: (text) => showStatus(status, text),
+  onDeleted: () => input.focus(),
+});
 const notifications = mentionNotifications($("notify"), { room: config.room });
 const unread = unreadTitle({ onSeen: rememberLastSeen });
 let welcomed = false;
@@ -107,7 +118,11 @@ function isRepeatedWelcome(message) {
  */
 function addMessage(message) {
   const isNotice = message.username === CHATBOT;
-  if (message.id ? timeline.has(message.id) : !isNotice) return null;
+  if (message.id && timeline.has(message.id)) {
+    if (message.edited_ms) changes.edited(message); // history again, after a reconnect
+    return null;
+  }
+  if (message.id ? changes.isDeleted(message.id) : !isNotice) return null;
   if (isRepeatedWelcome(message)) return null;
   const element = messageElement(message, { me, people });
   timeline.insert({
@@ -116,6 +131,7 @@ function addMessage(message) {
     author: isNotice ? null : message.username,
     element,
   });
+  if (message.id) changes.shown(message, element);
   return element;
 }
 
@@ -473,6 +489,7 @@ function showRemoved(removal) {
   showStatus(status, removalText(removal), backToRooms);
   clearTypers();
   showPeople([]);
+  changes.stop();
   input.disabled = true;
   input.placeholder = "You're no longer in this room.";
   updateComposer();
@@ -530,7 +547,8 @@ const connection = openConnection({
     [CHATROOM_USERS]: showPeople,
     [LAST_100_MESSAGES]: (json) => mergeHistory(JSON.parse(json)),
     [USER_TYPING]: ({ username, typing }) => setTyping(username, typing),
-    [MESSAGE_DELETED]: ({ id }) => timeline.remove(id),
+    [MESSAGE_DELETED]: ({ id }) => changes.deleted(id),
+    [MESSAGE_EDITED]: (change) => changes.edited(change),
     [REMOVED_FROM_ROOM]: showRemoved,
     [CHAT_ERROR]: onChatError,
   },

@@ -15,6 +15,9 @@ const TEXTS = {
   [ErrorCode.INVALID_ROOM]: "This room name can't be used. Choose another room.",
   [ErrorCode.ROOM_NOT_FOUND]: "This room doesn't exist.",
   [ErrorCode.ROOM_CLOSED]: "A moderator has closed this room.",
+  [ErrorCode.EDIT_TOO_LATE]: "It's too late to change this message.",
+  [ErrorCode.MESSAGE_NOT_FOUND]: "This message is gone.",
+  [ErrorCode.NOT_YOUR_MESSAGE]: "You can only change your own messages.",
 };
 
 export const NO_ANSWER = "The chat didn't answer. Check your connection and try again.";

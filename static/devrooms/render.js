@@ -87,7 +87,114 @@ export function messageElement(message, { me, people }) {
   text.append(...nodes);
   item.classList.toggle("message--mentions-me", mentionsMe && !mine);
   item.append(header, text);
+  if (message.edited_ms) markEdited(item, message.edited_ms);
   return item;
+}
+
+/** The line under a message's text, for "edited" and our own message's actions. */
+function footer(item) {
+  let line = item.querySelector(".message__footer");
+  if (!line) {
+    line = element("p", "message__footer");
+    item.querySelector(".message__text").after(line);
+  }
+  return line;
+}
+
+function markEdited(item, ms) {
+  item.dataset.editedMs = String(ms);
+  let mark = item.querySelector(".message__edited");
+  if (!mark) {
+    mark = element("span", "message__edited", "edited");
+    footer(item).prepend(mark);
+  }
+  mark.title = `Edited ${fullDateTime.format(new Date(ms))}`;
+}
+
+/** A message's new text, from its author's edit (`{message, edited_ms}`), marked "edited". */
+export function showEdited(item, { message, edited_ms: editedMs }, { me, people }) {
+  const { nodes, mentionsMe } = formatMessage(message, { people, me });
+  item.querySelector(".message__text").replaceChildren(...nodes);
+  const mine = item.classList.contains("message--mine");
+  item.classList.toggle("message--mentions-me", mentionsMe && !mine);
+  markEdited(item, editedMs);
+}
+
+function smallButton(text, className, onClick) {
+  const button = element("button", `button button--small ${className}`, text);
+  button.type = "button";
+  button.addEventListener("click", onClick);
+  return button;
+}
+
+/** Edit and Delete on our own recent message. */
+export function showActions(item, { onEdit, onDelete }) {
+  const actions = element("span", "message__actions");
+  actions.append(
+    smallButton("Edit", "button--ghost", onEdit),
+    " ",
+    smallButton("Delete", "button--ghost", onDelete),
+  );
+  footer(item).append(actions);
+}
+
+export function hideActions(item) {
+  item.querySelector(".message__actions")?.remove();
+}
+
+/**
+ * A box in place of our message's text, to edit it: Enter or Save saves (`onSave(text)`),
+ * Shift+Enter adds a line, Escape or Cancel cancels. Returns the box's form.
+ */
+export function openEditor(item, text, { onSave, onCancel }) {
+  const form = element("form", "message__editor");
+  const box = element("textarea", "message__editor-input");
+  box.value = text;
+  box.rows = Math.min(8, text.split("\n").length);
+  box.setAttribute("aria-label", "Edit your message");
+  box.dir = "auto";
+  const problem = element("p", "message__error");
+  problem.setAttribute("role", "alert");
+  problem.hidden = true;
+  const buttons = element("p", "message__editor-buttons");
+  const save = element("button", "button button--small button--primary", "Save");
+  save.type = "submit";
+  buttons.append(save, " ", smallButton("Cancel", "button--ghost", onCancel));
+  form.append(box, problem, buttons);
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    onSave(box.value);
+  });
+  box.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") {
+      event.preventDefault();
+      onCancel();
+    } else if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      form.requestSubmit();
+    }
+  });
+  const shown = item.querySelector(".message__text");
+  shown.hidden = true;
+  shown.after(form);
+  item.querySelector(".message__footer").hidden = true;
+  box.focus();
+  box.setSelectionRange(box.value.length, box.value.length);
+  return form;
+}
+
+/** Back from the editor to the message's text; focus on its Edit button when it has one. */
+export function closeEditor(item) {
+  item.querySelector(".message__editor")?.remove();
+  item.querySelector(".message__text").hidden = false;
+  item.querySelector(".message__footer").hidden = false;
+  item.querySelector(".message__actions button")?.focus();
+}
+
+export function showEditorProblem(item, text) {
+  const problem = item.querySelector(".message__editor .message__error");
+  problem.textContent = text;
+  problem.hidden = false;
 }
 
 /** A message of ours the server has not confirmed yet: "sending…", or failed with Retry. */

@@ -22,6 +22,11 @@ export class Timeline {
     return this.ids.has(id);
   }
 
+  /** The element shown for message `id`, or null. */
+  element(id) {
+    return this.entries.find((entry) => entry.id === id)?.element ?? null;
+  }
+
   get length() {
     return this.entries.length;
   }
