@@ -7,14 +7,15 @@ Daphne's own command line. CHAT_UVLOOP=false (or uvloop missing) keeps asyncio's
 
 import asyncio
 import os
-from pathlib import Path
 
 import environ
 
+from chatsite.local_env import env_file_path
+
 
 def _use_uvloop() -> bool:
-    # Settings are read later, by Django; CHAT_UVLOOP may also stand in the local .env file.
-    environ.Env.read_env(Path(__file__).resolve().parent.parent / ".env")
+    # Settings are read later, by Django; CHAT_UVLOOP may also stand in the local env file.
+    environ.Env.read_env(env_file_path())
     if os.environ.get("CHAT_UVLOOP", "true").lower() in ("0", "false", "no", "off"):
         return False
     try:
