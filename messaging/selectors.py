@@ -37,6 +37,14 @@ async def message_list_recent(*, room: str, limit: int | None = None) -> list[Me
     return messages[-limit:]
 
 
+async def message_find(*, room: str, message_id: str) -> Message | None:
+    """The message `message_id` of `room`, or None."""
+    if not message_id_in_room(message_id, room):
+        return None
+    store = backend.message_store()
+    return await backend.store_call(store.find, message_id, unavailable=HISTORY_UNAVAILABLE)
+
+
 async def message_list_before(
     *, room: str, before_id: str, limit: int
 ) -> tuple[list[Message], bool]:

@@ -5,6 +5,7 @@ The admin's views are synchronous; moderation reaches the Socket.IO server throu
 """
 
 import time
+from datetime import UTC, datetime
 
 from asgiref.sync import async_to_sync
 from django import forms
@@ -18,9 +19,15 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
+from django.utils.text import Truncator
 
 from chatsite.errors import ChatError
-from messaging.selectors import ROOMS_PER_READ, message_list_recent, message_rooms_stats
+from messaging.selectors import (
+    ROOMS_PER_READ,
+    message_find,
+    message_list_recent,
+    message_rooms_stats,
+)
 from messaging.services import message_delete
 from rooms import services
 from rooms.models import Room, RoomBan
@@ -67,11 +74,10 @@ MODERATION_FORMS = {
 @admin.register(Room)
 class RoomAdmin(admin.ModelAdmin):
     list_display = (
-        "name",
-        "slug",
-        "is_closed",
+        "name_cell",
+        "closed",
         "people_now",
-        "created_at",
+        "created",
         "made_by_visitor",
         "moderate_link",
     )
@@ -81,15 +87,34 @@ class RoomAdmin(admin.ModelAdmin):
     readonly_fields = ("created_at",)
     actions = ("close_rooms", "reopen_rooms")
 
-    @admin.display(description="people now")
+    class Media:
+        css = {"all": ["devrooms/admin.css"]}  # noqa: RUF012 (Django's Media shape)
+
+    @admin.display(description="name", ordering="name")
+    def name_cell(self, room: Room) -> str:
+        """The name, cut to the column's width by admin.css; all of it on hover."""
+        return format_html('<span class="cut" title="{}">{}</span>', room.name, room.name)
+
+    @admin.display(description="closed", boolean=True, ordering="is_closed")
+    def closed(self, room: Room) -> bool:
+        return room.is_closed
+
+    @admin.display(description="people")
     def people_now(self, room: Room) -> int:
         return presence.room_counts().get(room.name, 0)
 
-    @admin.display(description="made by a visitor", boolean=True)
+    @admin.display(description="created", ordering="created_at")
+    def created(self, room: Room) -> str:
+        """The day (the time too, on hover): narrow enough to leave the name room."""
+        when = timezone.localtime(room.created_at)
+        full, day = date_format(when, "DATETIME_FORMAT"), date_format(when, "SHORT_DATE_FORMAT")
+        return format_html('<span title="{}">{}</span>', full, day)
+
+    @admin.display(description="by a visitor", boolean=True)
     def made_by_visitor(self, room: Room) -> bool:
         return room.created_by_visitor
 
-    @admin.display(description="moderation")
+    @admin.display(description="moderate")
     def moderate_link(self, room: Room) -> str:
         url = reverse("admin:rooms_room_moderate", args=[room.pk])
         return format_html('<a href="{}">Moderate</a>', url)
@@ -116,9 +141,18 @@ class RoomAdmin(admin.ModelAdmin):
         service(room_id=room.pk)
 
     def _set_closed(self, request, queryset, closed: bool) -> None:
-        for room in queryset.exclude(is_closed=closed):
+        changed = list(queryset.exclude(is_closed=closed))
+        for room in changed:
             self._set_closed_state(room, closed)
             self.log_change(request, room, "Closed the room." if closed else "Reopened the room.")
+        rooms = f"{len(changed)} room{'' if len(changed) == 1 else 's'}"
+        if not changed:
+            state = "closed" if closed else "open"
+            messages.info(request, f"The selected rooms were already {state}.")
+        elif closed:
+            messages.success(request, f"Closed {rooms}; everyone in them was removed.")
+        else:
+            messages.success(request, f"Reopened {rooms}.")
 
     @admin.action(description="Close the selected rooms (members are removed)")
     def close_rooms(self, request, queryset) -> None:
@@ -160,7 +194,8 @@ class RoomAdmin(admin.ModelAdmin):
             ],
             "recent": [
                 (
-                    message.to_payload(),
+                    message,
+                    datetime.fromtimestamp(message.created_ms / 1000, tz=UTC),
                     DeletionForm(initial={"message_id": message.id}, auto_id=False),
                 )
                 for message in reversed(recent)
@@ -204,8 +239,12 @@ class RoomAdmin(admin.ModelAdmin):
 
     def _moderate_delete(self, request: HttpRequest, room: Room, data: dict) -> None:
         message_id = data["message_id"]
-        if async_to_sync(message_delete)(room=room.name, message_id=message_id):
-            self._done(request, room, f"Deleted message {message_id} from {room.name}.")
+        found = async_to_sync(message_find)(room=room.name, message_id=message_id)
+        if found and async_to_sync(message_delete)(room=room.name, message_id=message_id):
+            excerpt = Truncator(found.message).chars(80)
+            what = f"Deleted {found.username}'s message “{excerpt}” from {room.name}"
+            self.log_change(request, room, f"{what} (id {message_id}).")
+            messages.success(request, f"{what}.")
         else:
             messages.warning(request, "That message was already gone.")
 

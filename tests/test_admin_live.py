@@ -156,7 +156,8 @@ async def test_a_deleted_message_leaves_history_and_every_open_page(chat_server,
         deleted = await client.wait_for(events.MESSAGE_DELETED)
         assert deleted == {"id": doomed["id"], "room": room}
     assert [m.id for m in harperdb_store().latest(room=room, limit=10)] == [kept["id"]]
-    assert f"Deleted message {doomed['id']} from {room}." in admin_log(chat_server)
+    logged = f"Deleted Ana's message “regrettable” from {room} (id {doomed['id']})."
+    assert logged in admin_log(chat_server)
 
 
 async def test_a_removed_person_leaves_the_roster_and_cannot_post_there(chat_server, staff, people):
