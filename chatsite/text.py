@@ -40,4 +40,6 @@ def has_invisible(text: str) -> bool:
 
 def is_blank(text: str) -> bool:
     """True when `text` shows nothing: only whitespace and invisible characters (or none)."""
+    if text.isascii():  # no ASCII character is invisible: the common case, without a loop
+        return not text.strip()
     return all(character.isspace() or is_invisible(character) for character in text)
