@@ -3,7 +3,7 @@ from django.conf import settings
 
 from chatsite.errors import ChatError
 from rooms.models import Room
-from rooms.names import ROOM_NAME_MAX_LENGTH, USERNAME_MAX_LENGTH, room_name_clean, username_clean
+from rooms.names import USERNAME_EMPTY, room_name_clean, username_clean
 from rooms.presence import presence
 from rooms.selectors import RoomListing, room_list_open
 from rooms.services import room_check_joinable, room_ensure_admitted
@@ -19,16 +19,17 @@ def room_choice_label(listing: RoomListing) -> str:
 
 
 class JoinForm(forms.Form):
+    # No max_length on the names: the browser would cut a long one silently (its maxlength);
+    # rooms.names says what the limit is instead.
     username = forms.CharField(
         label="Username",
-        max_length=USERNAME_MAX_LENGTH,
         strip=True,
+        error_messages={"required": USERNAME_EMPTY},
         widget=forms.TextInput(attrs={"autocomplete": "nickname", "autocapitalize": "none"}),
     )
     room = forms.ChoiceField(label="Room", required=False)
     new_room = forms.CharField(
         label="Or create a new room",
-        max_length=ROOM_NAME_MAX_LENGTH,
         required=False,
         help_text="Leave empty to join the room chosen above.",
         widget=forms.TextInput(attrs={"autocomplete": "off"}),

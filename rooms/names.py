@@ -20,11 +20,13 @@ from chatsite.text import has_invisible, is_invisible
 
 USERNAME_MAX_LENGTH = 32
 ROOM_NAME_MAX_LENGTH = 64
-INVALID_USERNAME = (
-    "A username is 1 to 32 characters, with no control or invisible characters, "
-    "and does not look like ChatBot."
-)
-INVALID_ROOM = "A room name is 1 to 64 characters, with no control or invisible characters."
+USERNAME_EMPTY = "Pick a username."
+USERNAME_TOO_LONG = "A username can be at most {limit} characters long; this one has {length}."
+USERNAME_RESERVED = "ChatBot is the chat's own name; pick another."
+INVALID_USERNAME = "A username cannot contain control or invisible characters."
+ROOM_NAME_EMPTY = "A room needs a name."
+ROOM_NAME_TOO_LONG = "A room name can be at most {limit} characters long; this one has {length}."
+INVALID_ROOM = "A room name cannot contain control or invisible characters."
 
 
 def _has_control_characters(text: str) -> bool:
@@ -35,27 +37,46 @@ def _normalized(raw: str) -> str:
     return unicodedata.normalize("NFKC", raw).strip()
 
 
-def _acceptable(name: str, max_length: int) -> bool:
-    return (
-        1 <= len(name) <= max_length
-        and not _has_control_characters(name)
-        and not has_invisible(name)
-    )
+def _problem(name: str, max_length: int, *, empty: str, too_long: str, unseen: str) -> str | None:
+    """What is wrong with a normalised name, in words for people; None when nothing is."""
+    if not name:
+        return empty
+    if len(name) > max_length:
+        return too_long.format(limit=max_length, length=len(name))
+    if _has_control_characters(name) or has_invisible(name):
+        return unseen
+    return None
 
 
 def username_clean(raw: str) -> str:
-    """The username as it will be shown (NFKC, trimmed), or `invalid_username`."""
+    """The username as it will be shown (NFKC, trimmed), or `invalid_username` saying why."""
     username = _normalized(raw)
-    if not _acceptable(username, USERNAME_MAX_LENGTH) or is_reserved(username):
-        raise ChatError(ErrorCode.INVALID_USERNAME, INVALID_USERNAME)
+    problem = _problem(
+        username,
+        USERNAME_MAX_LENGTH,
+        empty=USERNAME_EMPTY,
+        too_long=USERNAME_TOO_LONG,
+        unseen=INVALID_USERNAME,
+    )
+    if problem is None and is_reserved(username):
+        problem = USERNAME_RESERVED
+    if problem is not None:
+        raise ChatError(ErrorCode.INVALID_USERNAME, problem)
     return username
 
 
 def room_name_clean(raw: str) -> str:
-    """The room name as it will be shown (NFKC, trimmed), or `invalid_room`."""
+    """The room name as it will be shown (NFKC, trimmed), or `invalid_room` saying why."""
     name = _normalized(raw)
-    if not _acceptable(name, ROOM_NAME_MAX_LENGTH):
-        raise ChatError(ErrorCode.INVALID_ROOM, INVALID_ROOM)
+    problem = _problem(
+        name,
+        ROOM_NAME_MAX_LENGTH,
+        empty=ROOM_NAME_EMPTY,
+        too_long=ROOM_NAME_TOO_LONG,
+        unseen=INVALID_ROOM,
+    )
+    if problem is not None:
+        raise ChatError(ErrorCode.INVALID_ROOM, problem)
     return name
 
 

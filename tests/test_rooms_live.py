@@ -95,7 +95,20 @@ async def test_chatbot_is_reserved(connect):
     client = await connect()
     for name in ("ChatBot", "chatbot", " CHATBOT "):
         ack = await client.call(events.JOIN_ROOM, {"username": name, "room": unique_room()})
-        assert ack["error"]["code"] == "invalid_username"
+        assert ack["error"] == {
+            "code": "invalid_username",
+            "message": "ChatBot is the chat's own name; pick another.",
+        }
+
+
+async def test_an_empty_or_long_name_is_refused_saying_what_is_wrong(connect):
+    client = await connect()
+    empty = await client.call(events.JOIN_ROOM, {"username": " ", "room": unique_room()})
+    assert empty["error"]["message"] == "Pick a username."
+    long = await client.call(events.JOIN_ROOM, {"username": "x" * 80, "room": unique_room()})
+    assert long["error"]["message"] == (
+        "A username can be at most 32 characters long; this one has 80."
+    )
 
 
 async def test_bad_usernames_and_room_names_are_refused(connect):

@@ -10,7 +10,14 @@ from django.utils.text import slugify
 from chatsite.errors import ChatError
 from rooms import services
 from rooms.models import Room
-from rooms.names import INVALID_ROOM, INVALID_USERNAME, room_name_clean, username_clean
+from rooms.names import (
+    INVALID_ROOM,
+    ROOM_NAME_EMPTY,
+    USERNAME_EMPTY,
+    USERNAME_RESERVED,
+    room_name_clean,
+    username_clean,
+)
 from rooms.services import ROOM_CLOSED, ROOM_NOT_FOUND, room_get_or_create
 
 CONTROL_CHARACTERS = ["\x00", "\n", "\t", "\x1b", "\u200b", "\u202e", "\u2028"]
@@ -31,12 +38,19 @@ def test_a_username_of_1_to_32_characters_is_accepted(raw):
     assert username_clean(raw) == raw.strip()
 
 
-@pytest.mark.parametrize("raw", ["", "   ", "x" * 33])
-def test_an_empty_or_too_long_username_is_refused(raw):
+@pytest.mark.parametrize(
+    ("raw", "why"),
+    [
+        ("", USERNAME_EMPTY),
+        ("   ", USERNAME_EMPTY),
+        ("x" * 33, "A username can be at most 32 characters long; this one has 33."),
+        ("x" * 80, "A username can be at most 32 characters long; this one has 80."),
+    ],
+)
+def test_an_empty_or_too_long_username_is_refused_saying_which(raw, why):
     with pytest.raises(ChatError) as raised:
         username_clean(raw)
-    assert raised.value.code == "invalid_username"
-    assert raised.value.message == INVALID_USERNAME
+    assert (raised.value.code, raised.value.message) == ("invalid_username", why)
 
 
 @pytest.mark.parametrize("control", CONTROL_CHARACTERS)
@@ -46,7 +60,9 @@ def test_a_username_with_control_characters_is_refused(control):
 
 @pytest.mark.parametrize("raw", ["ChatBot", "chatbot", "CHATBOT", " ChatBot "])
 def test_chatbot_is_reserved_in_any_letter_case(raw):
-    assert refused_code(username_clean, raw) == "invalid_username"
+    with pytest.raises(ChatError) as raised:
+        username_clean(raw)
+    assert (raised.value.code, raised.value.message) == ("invalid_username", USERNAME_RESERVED)
 
 
 @pytest.mark.parametrize(
@@ -60,12 +76,19 @@ def test_a_room_name_is_trimmed():
     assert room_name_clean("  React  ") == "React"
 
 
-@pytest.mark.parametrize("raw", ["", "  ", "x" * 65, *(f"a{c}b" for c in CONTROL_CHARACTERS)])
-def test_an_empty_too_long_or_control_character_room_name_is_refused(raw):
+@pytest.mark.parametrize(
+    ("raw", "why"),
+    [
+        ("", ROOM_NAME_EMPTY),
+        ("  ", ROOM_NAME_EMPTY),
+        ("x" * 65, "A room name can be at most 64 characters long; this one has 65."),
+        *((f"a{c}b", INVALID_ROOM) for c in CONTROL_CHARACTERS),
+    ],
+)
+def test_an_empty_too_long_or_control_character_room_name_is_refused_saying_which(raw, why):
     with pytest.raises(ChatError) as raised:
         room_name_clean(raw)
-    assert raised.value.code == "invalid_room"
-    assert raised.value.message == INVALID_ROOM
+    assert (raised.value.code, raised.value.message) == ("invalid_room", why)
 
 
 @pytest.mark.django_db

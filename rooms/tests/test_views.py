@@ -8,7 +8,7 @@ from django.urls import reverse
 from rooms.forms import CHOOSE_AN_OPEN_ROOM, USERNAME_TAKEN_HERE
 from rooms.identity import SESSION_USERNAME_KEY
 from rooms.models import Room
-from rooms.names import INVALID_USERNAME
+from rooms.names import USERNAME_EMPTY, USERNAME_RESERVED
 from rooms.presence import presence
 
 pytestmark = pytest.mark.django_db
@@ -64,19 +64,24 @@ def test_when_a_new_room_is_named_then_it_is_created_and_opened(client):
 def test_when_the_username_is_empty_then_the_form_says_so_next_to_it(client):
     response = post_join(client, username="   ", room="react")
     assert response.status_code == 200
-    assert response.context["form"].errors["username"] == ["This field is required."]
+    assert response.context["form"].errors["username"] == [USERNAME_EMPTY]
     assert 'id="id_username_error"' in response.content.decode()
     assert SESSION_USERNAME_KEY not in client.session
 
 
-def test_when_the_username_is_too_long_then_the_form_refuses_it(client):
-    response = post_join(client, username="a" * 33, room="react")
-    assert "at most 32 characters" in response.context["form"].errors["username"][0]
+def test_when_the_username_is_too_long_then_the_form_says_the_limit_and_keeps_it_whole(client):
+    response = post_join(client, username="a" * 80, room="react")
+    assert response.context["form"].errors["username"] == [
+        "A username can be at most 32 characters long; this one has 80."
+    ]
+    page = response.content.decode()
+    assert f'value="{"a" * 80}"' in page
+    assert "maxlength" not in page  # the browser does not cut a long name silently
 
 
 def test_when_the_username_is_chatbot_then_the_form_refuses_it(client):
     response = post_join(client, username="chatbot", room="react")
-    assert response.context["form"].errors["username"] == [INVALID_USERNAME]
+    assert response.context["form"].errors["username"] == [USERNAME_RESERVED]
 
 
 def test_when_the_username_is_taken_in_that_room_then_the_form_refuses_it(

@@ -205,6 +205,28 @@ async def test_when_the_name_is_taken_in_the_room_then_the_join_form_says_so(ope
     await impostor.screenshot(path=screenshot_path("join-page-name-taken"))
 
 
+@pytest.mark.parametrize(
+    ("name", "said"),
+    [
+        ("x" * 80, "A username can be at most 32 characters long; this one has 80."),
+        ("chatbot", "ChatBot is the chat's own name; pick another."),
+        ("", "Pick a username."),
+    ],
+    ids=["80 characters", "chatbot", "empty"],
+)
+async def test_when_the_name_will_not_do_then_the_join_form_says_what_is_wrong(
+    open_page, name, said
+):
+    visitor = await open_page()
+    await fill_join_form(visitor, name, new_room=unique_room("names"))
+    await expect(visitor.get_by_label("Username")).to_have_value(name)  # not cut to 32
+
+    await visitor.get_by_role("button", name="Join").click()
+
+    await expect(visitor.locator("#id_username_error")).to_have_text(said)
+    await expect(visitor.get_by_label("Username")).to_be_focused()
+
+
 async def test_when_the_name_is_taken_in_the_room_then_the_chat_page_explains_and_links_back(
     open_page, connect
 ):
