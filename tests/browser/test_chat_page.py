@@ -343,6 +343,10 @@ async def test_with_only_the_keyboard_one_can_join_chat_and_leave_and_sees_where
     await ana.keyboard.type("Typed without a mouse")
     await ana.keyboard.press("Enter")
     await expect(messages(ana)).to_have_text([re.compile("Typed without a mouse")])
+    await expect(ana.locator(".message--pending")).to_have_count(0)
+    for action in ("Delete", "Edit"):  # on the message just sent
+        await ana.keyboard.press("Shift+Tab")
+        await expect(messages(ana).last.get_by_role("button", name=action)).to_be_focused()
     await ana.keyboard.press("Shift+Tab")
     await expect(ana.get_by_role("log")).to_be_focused()
     await ana.keyboard.press("Shift+Tab")
