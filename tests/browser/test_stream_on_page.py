@@ -182,8 +182,6 @@ async def test_a_mention_of_someone_in_the_room_is_highlighted_most_for_them(ope
 
 async def test_messages_are_grouped_by_person_with_times_of_day_under_day_lines(open_page, connect):
     room = unique_room("days")
-    bob = await connect()
-    await bob.join("Bob", room)
     today = datetime.now(UTC).date()
     yesterday_noon = datetime.combine(today - timedelta(days=1), time(12, 0), UTC)
     three_days_ago = datetime.combine(today - timedelta(days=3), time(9, 30), UTC)
@@ -195,6 +193,9 @@ async def test_messages_are_grouped_by_person_with_times_of_day_under_day_lines(
         (yesterday_noon + timedelta(minutes=8), "Bob", "Yesterday later"),
         (yesterday_noon + timedelta(minutes=9), "Ana", "Yesterday from Ana"),
     )
+    # Seeded before anyone joins: the server reads a room's history once, then keeps it.
+    bob = await connect()
+    await bob.join("Bob", room)
     ana = await open_page(**IN_UTC)
     await join(ana, "Ana", room=room)
     await bob.send("Today one")
