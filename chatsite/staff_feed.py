@@ -26,8 +26,11 @@ async def staff_feed_message_posted(*, room: str, created_ms: int) -> None:
     await _publish({"kind": "message", "room": room, "created_ms": created_ms})
 
 
-async def staff_feed_message_deleted(*, room: str, message_id: str) -> None:
-    await _publish({"kind": "message_deleted", "room": room, "id": message_id})
+async def staff_feed_message_deleted(*, room: str, message_id: str, created_ms: int) -> None:
+    """`created_ms`: when the deleted message was posted (it may leave "the last hour")."""
+    await _publish(
+        {"kind": "message_deleted", "room": room, "id": message_id, "created_ms": created_ms}
+    )
 
 
 async def staff_feed_room(*, room: str, is_open: bool) -> None:

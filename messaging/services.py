@@ -14,7 +14,7 @@ from chatsite.publish import publisher
 from chatsite.staff_feed import staff_feed_message_deleted, staff_feed_message_posted
 from chatsite.text import is_blank
 from messaging import backend
-from messaging.store import Message, MessageIdClock, message_id_in_room
+from messaging.store import Message, MessageIdClock, message_id_in_room, message_id_time
 from messaging.writer import MessageWriter
 
 MESSAGE_EMPTY = "A message needs some text."
@@ -92,7 +92,9 @@ async def message_delete(*, room: str, message_id: str) -> bool:
         return False
     _history_changed(room)
     await publisher().to_room(room, events.MESSAGE_DELETED, {"id": message_id, "room": room})
-    await staff_feed_message_deleted(room=room, message_id=message_id)
+    await staff_feed_message_deleted(
+        room=room, message_id=message_id, created_ms=message_id_time(message_id)
+    )
     return True
 
 

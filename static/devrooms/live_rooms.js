@@ -1,6 +1,10 @@
 // The admin's live rooms view: applies the live feed's events to the table.
 
 const readJson = (id) => JSON.parse(document.getElementById(id).textContent);
+const HOUR_MS = 3_600_000;
+// "Last hour" counts only go up live; messages ageing out of the hour are caught by reading
+// this page's figures again now and then (one request a minute, whatever the traffic).
+const RECOUNT_MS = 60_000;
 const socketPath = readJson("live-socket-path");
 const roomsUrl = readJson("live-rooms-url");
 
@@ -82,6 +86,7 @@ const handlers = {
   message_deleted(event) {
     const row = rowFor(event.room);
     addToCount(row, ".total", -1);
+    if (Date.now() - Number(event.created_ms) < HOUR_MS) addToCount(row, ".last-hour", -1);
     flash(row);
   },
   room(event) {
@@ -122,3 +127,22 @@ function connect() {
   });
 }
 connect();
+
+async function recount() {
+  let page;
+  try {
+    const response = await fetch(location.href, { credentials: "same-origin" });
+    if (!response.ok) return;
+    page = new DOMParser().parseFromString(await response.text(), "text/html");
+  } catch {
+    return; // offline: the next recount catches up
+  }
+  for (const fresh of page.querySelectorAll("#live-rooms tbody tr[data-room]")) {
+    const row = [...body.rows].find((candidate) => candidate.dataset.room === fresh.dataset.room);
+    if (!row) continue;
+    for (const name of [".last-hour", ".total"]) {
+      row.querySelector(name).textContent = fresh.querySelector(name).textContent;
+    }
+  }
+}
+setInterval(recount, RECOUNT_MS);
