@@ -32,7 +32,8 @@ class HistoryTail:
     size: int  # messages kept per room: CHAT_HISTORY_LIMIT
     max_bytes: int
     _rooms: OrderedDict[str, _Tail] = field(default_factory=OrderedDict)
-    _fills: dict[str, int] = field(default_factory=dict)  # room -> changes since the read
+    # room -> [changes so far, reads in flight], while a read of the room is on its way
+    _fills: dict[str, list[int]] = field(default_factory=dict)
     size_bytes: int = 0
 
     def recent(self, room: str, limit: int) -> list[Message] | None:
@@ -44,15 +45,21 @@ class HistoryTail:
         return list(tail.messages)[-limit:] if limit else []
 
     def begin_fill(self, room: str) -> int:
-        """Before reading a room's tail from the store: returns a token for `fill`."""
-        self._fills.setdefault(room, 0)
-        return self._fills[room]
+        """Before reading a room's tail from the store: returns a token for `fill`, which
+        must follow (with None when the read failed)."""
+        entry = self._fills.setdefault(room, [0, 0])
+        entry[1] += 1
+        return entry[0]
 
-    def fill(self, room: str, token: int, messages: list[Message]) -> None:
+    def fill(self, room: str, token: int, messages: list[Message] | None) -> None:
         """Keep what the store returned (the room's newest `size` messages or fewer), unless
-        the room changed while it was being read."""
-        changed = self._fills.pop(room, token) != token
-        if changed or room in self._rooms:
+        the read failed (None) or the room changed while it was being read."""
+        entry = self._fills[room]
+        changed = entry[0] != token
+        entry[1] -= 1
+        if entry[1] == 0:
+            del self._fills[room]
+        if messages is None or changed or room in self._rooms:
             return
         tail = _Tail(deque(messages[-self.size :], maxlen=self.size), len(messages) < self.size)
         tail.size_bytes = sum(_size(message) for message in tail.messages)
@@ -63,7 +70,7 @@ class HistoryTail:
     def appended(self, message: Message) -> None:
         """A message of this process was stored: it is the room's newest."""
         if message.room in self._fills:
-            self._fills[message.room] += 1
+            self._fills[message.room][0] += 1
         tail = self._rooms.get(message.room)
         if tail is None:
             return
@@ -80,7 +87,7 @@ class HistoryTail:
     def forget(self, room: str) -> None:
         """The room's history changed other than by a new message: read it again next time."""
         if room in self._fills:
-            self._fills[room] += 1
+            self._fills[room][0] += 1
         tail = self._rooms.pop(room, None)
         if tail is not None:
             self.size_bytes -= tail.size_bytes

@@ -29,11 +29,14 @@ async def message_list_recent(*, room: str, limit: int | None = None) -> list[Me
     token = tail.begin_fill(room) if tail is not None else 0
     store = backend.message_store()
     read = max(limit, tail.size) if tail is not None else limit
-    messages = await backend.store_call(
-        store.latest, room=room, limit=read, unavailable=HISTORY_UNAVAILABLE
-    )
-    if tail is not None:
-        tail.fill(room, token, messages)
+    messages = None
+    try:
+        messages = await backend.store_call(
+            store.latest, room=room, limit=read, unavailable=HISTORY_UNAVAILABLE
+        )
+    finally:
+        if tail is not None:
+            tail.fill(room, token, messages)
     return messages[-limit:]
 
 

@@ -3,6 +3,7 @@ posted is added, what is deleted or moved is read again, and the memory is bound
 
 import pytest
 
+from chatsite.errors import ChatError
 from messaging import services
 from messaging.history_tail import HistoryTail
 from messaging.selectors import message_list_recent
@@ -106,3 +107,22 @@ async def test_a_known_rooms_history_is_still_given_while_the_store_is_down(
     known = await message_list_recent(room=room)
     monkeypatch.setattr(memory_store, "latest", UnreachableStore().latest)
     assert await message_list_recent(room=room) == known
+
+
+def test_of_two_reads_that_raced_a_new_message_neither_is_kept(room):
+    tail = HistoryTail(size=100, max_bytes=1_000_000)
+    stale = make_messages(room, 2)
+    first, second = tail.begin_fill(room), tail.begin_fill(room)
+    [newer] = make_messages(room, 1)
+    tail.appended(newer)
+    tail.fill(room, first, stale)
+    tail.fill(room, second, stale)
+    assert tail.recent(room, 100) is None
+
+
+async def test_a_failed_read_leaves_nothing_behind(history_tail, memory_store, monkeypatch, room):
+    monkeypatch.setattr(memory_store, "latest", UnreachableStore().latest)
+    with pytest.raises(ChatError):
+        await message_list_recent(room=room)
+    assert history_tail._fills == {}
+    assert history_tail.recent(room, 1) is None
