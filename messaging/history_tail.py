@@ -15,6 +15,10 @@ from dataclasses import dataclass, field
 
 from messaging.store import Message
 
+# What keeping a room costs before any message: without it, rooms with no messages would
+# cost nothing and never be forgotten, however many were read.
+ROOM_OVERHEAD_BYTES = 1_000
+
 
 def _size(message: Message) -> int:
     return len(message.message) + 200  # the text, and the fields around it
@@ -62,7 +66,7 @@ class HistoryTail:
         if messages is None or changed or room in self._rooms:
             return
         tail = _Tail(deque(messages[-self.size :], maxlen=self.size), len(messages) < self.size)
-        tail.size_bytes = sum(_size(message) for message in tail.messages)
+        tail.size_bytes = ROOM_OVERHEAD_BYTES + sum(_size(message) for message in tail.messages)
         self._rooms[room] = tail
         self.size_bytes += tail.size_bytes
         self._shrink()

@@ -90,14 +90,14 @@ def test_only_the_newest_messages_are_kept_and_then_the_tail_is_not_the_whole_ro
 
 
 def test_past_its_memory_the_least_recently_read_rooms_are_forgotten():
-    tail = HistoryTail(size=10, max_bytes=3_000)
+    tail = HistoryTail(size=10, max_bytes=6_000)
     for name in ("a", "b", "c"):
-        tail.fill(name, tail.begin_fill(name), make_messages(name, 4))  # ~800 bytes each
+        tail.fill(name, tail.begin_fill(name), make_messages(name, 4))  # ~1,850 bytes each
     tail.recent("a", 1)
     tail.fill("d", tail.begin_fill("d"), make_messages("d", 4))
     assert tail.recent("b", 1) is None
     assert tail.recent("a", 1) is not None
-    assert tail.size_bytes <= 3_000
+    assert tail.size_bytes <= 6_000
 
 
 async def test_a_known_rooms_history_is_still_given_while_the_store_is_down(
@@ -126,3 +126,12 @@ async def test_a_failed_read_leaves_nothing_behind(history_tail, memory_store, m
         await message_list_recent(room=room)
     assert history_tail._fills == {}
     assert history_tail.recent(room, 1) is None
+
+
+def test_rooms_without_messages_count_against_the_memory_too():
+    tail = HistoryTail(size=10, max_bytes=5_000)
+    for number in range(100):
+        tail.fill(f"empty-{number}", tail.begin_fill(f"empty-{number}"), [])
+    assert tail.size_bytes <= 5_000
+    assert tail.recent("empty-0", 1) is None
+    assert tail.recent("empty-99", 1) == []
