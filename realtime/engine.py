@@ -57,9 +57,6 @@ class OutboundQueue:
         self._unfinished = 0
         self._all_done: asyncio.Future | None = None
 
-    def qsize(self) -> int:
-        return len(self._items)
-
     def empty(self) -> bool:
         return not self._items
 
