@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-fast setup browser nginx harperdb-stop lint superuser cluster cluster-stop
+.PHONY: run test test-fast setup browser nginx redis harperdb-stop lint superuser cluster cluster-stop
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ browser:
 nginx:
 	@command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx; }
 
+# Debian's redis-server for the tests of several processes (each test run starts its own on a
+# free port of 127.0.0.1, unless REDIS_URL is set).
+redis:
+	@command -v redis-server >/dev/null || [ -x /usr/bin/redis-server ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; }
+
 # Local use: debug on unless DJANGO_DEBUG is set in the environment.
 run harperdb-stop: export DJANGO_DEBUG := $(or $(DJANGO_DEBUG),true)
 run: setup
@@ -47,7 +52,7 @@ superuser: setup
 	$(BIN)/python -m chatsite.local_env
 	$(BIN)/python manage.py createsuperuser
 
-test: setup browser nginx lint
+test: setup browser nginx redis lint
 	$(BIN)/python -m pytest
 
 # The edit-test loop: the apps' unit tests, without tests/ (the app under a live Daphne, and

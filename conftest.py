@@ -1,4 +1,5 @@
-"""Session-wide test set-up: a real HarperDB on free ports (or HARPERDB_URL when given)."""
+"""Session-wide test set-up: a real HarperDB on free ports (or HARPERDB_URL when given), and
+a real Redis for the tests that need one (or REDIS_URL when given)."""
 
 import asyncio
 import os
@@ -36,6 +37,29 @@ def harperdb_server(tmp_path_factory):
         }
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    """The URL of a Redis for the session: REDIS_URL when set, otherwise Debian's
+    redis-server started on a free port. Tests keep apart by key prefix (`redis_prefix`)."""
+    if os.environ.get("REDIS_URL"):
+        yield os.environ["REDIS_URL"]
+        return
+    from deploy.local_redis import LocalRedis
+
+    server = LocalRedis(tmp_path_factory.mktemp("redis")).start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def redis_prefix():
+    """A key prefix of this test's own (CHAT_REDIS_PREFIX): nothing another test or a
+    shared REDIS_URL holds is seen or touched."""
+    return f"devrooms-test-{secrets.token_hex(4)}"
 
 
 @pytest.fixture(scope="session")

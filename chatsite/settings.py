@@ -126,7 +126,15 @@ CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 # --- Channels and scale-out ---------------------------------------------------
 
+# Several server processes share rooms through this Redis (README.md "Architecture"):
+# presence, each room's message order, and every room event go through it.
 REDIS_URL = env.str("REDIS_URL", default="")
+# Keys and the events channel in Redis start with this, so several deployments (or test
+# runs) can share one Redis.
+CHAT_REDIS_PREFIX = env.str("CHAT_REDIS_PREFIX", default="devrooms")
+# A process that stops renewing its heartbeat (killed, frozen, cut off from Redis) is taken
+# for dead this long after its last one: its people leave every roster, announced.
+CHAT_PRESENCE_TTL_SECONDS = env.float("CHAT_PRESENCE_TTL_SECONDS", default=15.0)
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
