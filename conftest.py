@@ -129,6 +129,7 @@ def fresh_presence(monkeypatch):
     monkeypatch.setattr(presence, "_rooms", {})
     monkeypatch.setattr(presence, "_names", {})
     monkeypatch.setattr(presence, "_members", {})
+    monkeypatch.setattr(presence, "_connections_of", {})
     monkeypatch.setattr(roster_feed, "_rooms", {})
     return presence
 

@@ -9,6 +9,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatsite.settings")
 django_asgi_app = get_asgi_application()
 
 import socketio  # noqa: E402
+from asgiref.sync import async_to_sync  # noqa: E402
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
@@ -23,7 +24,10 @@ from realtime.transport_limits import TransportLimits  # noqa: E402
 from rooms.presence import presence  # noqa: E402
 
 publish.install(SocketIOPublisher(sio))
-metrics.install(connections=lambda: connection_caps.open.total(), room_people=presence.room_counts)
+metrics.install(
+    connections=lambda: connection_caps.open.total(),
+    room_people=async_to_sync(presence.room_counts),
+)
 
 channels_application = ProtocolTypeRouter(
     {

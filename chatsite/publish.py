@@ -5,6 +5,12 @@ connection to a room's events; they never see the transport. The Socket.IO serve
 its publisher in at startup (`chatsite/asgi.py`). A process without a transport (a
 management command, a unit test that installs none) holds no connections, so its default
 publisher has nobody to tell and drops events.
+
+With several processes (`chatsite.cluster`), `publisher().to_room` goes out on the cluster's
+events channel and every process hands it to its own connections; `publisher_here()` reaches
+this process's connections only (for what every process works out for itself, such as
+roster updates). Connections are always this process's own: `to_connection`, `subscribe`
+and `unsubscribe` are called by the process that holds the connection.
 """
 
 from __future__ import annotations
@@ -14,6 +20,8 @@ from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+from chatsite.cluster import cluster
 
 logger = logging.getLogger(__name__)
 
@@ -91,14 +99,51 @@ class InMemoryPublisher:
         ]
 
 
+class ClusterPublisher:
+    """Room events through the cluster's channel, to every process's connections."""
+
+    async def to_room(
+        self, room: str, event: str, data: Any, *, skip: Collection[str] = ()
+    ) -> None:
+        payload = {"room": room, "event": event, "data": data, "skip": list(skip)}
+        await cluster().broadcast(ROOM_EVENT, payload)
+
+    async def to_connection(self, connection: str, event: str, data: Any) -> None:
+        await _installed.to_connection(connection, event, data)
+
+    async def subscribe(self, connection: str, room: str) -> None:
+        await _installed.subscribe(connection, room)
+
+    async def unsubscribe(self, connection: str, room: str) -> None:
+        await _installed.unsubscribe(connection, room)
+
+
+ROOM_EVENT = "room"
+"""The cluster event that carries a room event (`room`, `event`, `data`, `skip`)."""
+
+
+async def room_event_here(payload: dict[str, Any]) -> None:
+    """A room event from the cluster's channel, for this process's connections."""
+    skip = payload.get("skip") or ()
+    await _installed.to_room(payload["room"], payload["event"], payload["data"], skip=skip)
+
+
 _installed: Publisher = NoConnectionsPublisher()
+_cluster_publisher = ClusterPublisher()
 
 
 def install(publisher: Publisher) -> None:
-    """Make `publisher` the one every service publishes through (once, at startup)."""
+    """Make `publisher` this process's transport (once, at startup)."""
     global _installed
     _installed = publisher
+    cluster().on_event(ROOM_EVENT, room_event_here)
 
 
 def publisher() -> Publisher:
+    """Reaches every connection, whichever process holds it."""
+    return _cluster_publisher if cluster().shared else _installed
+
+
+def publisher_here() -> Publisher:
+    """Reaches this process's connections only."""
     return _installed

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import View
@@ -45,6 +46,7 @@ async def metrics(request: HttpRequest) -> HttpResponse:
     if not _has_metrics_token(request) and not (await request.auser()).is_staff:
         return HttpResponse(METRICS_FORBIDDEN, status=403, content_type="text/plain")
     encode, content_type = choose_encoder(request.headers.get("Accept", ""))  # as Prometheus asks
-    response = HttpResponse(encode(REGISTRY), content_type=content_type)
+    # Off the event loop: a collector may wait for Redis (people per room, when shared).
+    response = HttpResponse(await sync_to_async(encode)(REGISTRY), content_type=content_type)
     response["Cache-Control"] = "no-store"
     return response

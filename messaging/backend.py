@@ -13,9 +13,11 @@ from functools import lru_cache, partial
 
 from django.conf import settings
 
+from chatsite.cluster import cluster
 from chatsite.errors import ChatError, ErrorCode
 from messaging.harperdb import HarperDBError
 from messaging.history_tail import HistoryTail
+from messaging.room_order import RedisRoomOrder
 from messaging.store import MessageStore, harperdb_store
 
 _harperdb_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="harperdb")
@@ -35,6 +37,14 @@ def history_tail() -> HistoryTail | None:
     return HistoryTail(
         size=settings.CHAT_HISTORY_LIMIT, max_bytes=settings.CHAT_HISTORY_CACHE_BYTES
     )
+
+
+@lru_cache(maxsize=1)
+def room_order() -> RedisRoomOrder | None:
+    """Where rooms' message order comes from when several processes share them; None for
+    one process, whose writer's arrival order is the order."""
+    shared = cluster()
+    return RedisRoomOrder(shared) if shared.shared else None
 
 
 async def in_harperdb_pool(function, /, *args, **kwargs):

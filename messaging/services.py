@@ -40,6 +40,10 @@ async def _deliver(message: Message) -> None:
     if (tail := backend.history_tail()) is not None:
         tail.appended(message)
     await publisher().to_room(message.room, events.RECEIVE_MESSAGE, message.to_payload())
+    await _tell_staff(message)
+
+
+async def _tell_staff(message: Message) -> None:
     await staff_feed_message_posted(room=message.room, created_ms=message.created_ms)
 
 
@@ -50,9 +54,11 @@ def message_writer() -> MessageWriter:
     """The writer of the running event loop (one per server process)."""
     loop = asyncio.get_running_loop()
     if loop not in _writers:
+        order = backend.room_order()  # with several processes, it publishes the messages
         _writers[loop] = MessageWriter(
             store=backend.message_store(),
-            deliver=_deliver,
+            order=order,
+            deliver=_deliver if order is None else _tell_staff,
             run_blocking=backend.in_harperdb_pool,
             retry_seconds=settings.CHAT_STORE_RETRY_SECONDS,
             queue_max=settings.CHAT_STORE_QUEUE_MAX,

@@ -144,7 +144,12 @@ class MessageIdClock:
             else:
                 self._sequence += 1
             created_ms, sequence = self._last_ms, self._sequence
-        return f"{room_key(room)}|{created_ms:013d}|{sequence:06d}|{NODE}", created_ms
+        return message_id(room, created_ms, sequence), created_ms
+
+
+def message_id(room: str, created_ms: int, sequence: int) -> str:
+    """The id of a room's message given at `created_ms`, the `sequence`th in that ms."""
+    return f"{room_key(room)}|{created_ms:013d}|{sequence:06d}|{NODE}"
 
 
 def message_id_in_room(message_id: str, room: str) -> bool:

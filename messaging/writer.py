@@ -5,6 +5,8 @@ flight goes into the next batch insert, so at low load a message waits for one H
 write and under load the number of writes grows far slower than the number of messages.
 A batch that HarperDB refuses is retried with backoff until each message's own deadline;
 nothing is delivered before it is stored, so delivery order is storage order is id order.
+With several processes (`order`, `messaging.room_order`), each new message gets its id from
+its room's place in Redis before it is stored, and is published in place order once stored.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 from chatsite import metrics
 from chatsite.errors import ChatError, ErrorCode
 from messaging.harperdb import HarperDBError
+from messaging.room_order import OrderUnavailable, RedisRoomOrder
 from messaging.store import Message, MessageStore
 
 logger = logging.getLogger(__name__)
@@ -33,6 +36,7 @@ class Pending:
     message: Message
     done: asyncio.Future
     deadline: float
+    placed: bool = False  # its id is a place in its room's order (`RedisRoomOrder.assign`)
 
 
 BlockingRunner = Callable[..., Awaitable]
@@ -47,8 +51,10 @@ class MessageWriter:
         run_blocking: BlockingRunner,
         retry_seconds: float,
         queue_max: int,
+        order: RedisRoomOrder | None = None,
     ):
         self.store = store
+        self.order = order
         self.deliver = deliver
         self.run_blocking = run_blocking
         self.retry_seconds = retry_seconds
@@ -96,35 +102,39 @@ class MessageWriter:
                     await self._store_and_deliver(batch)
                 except Exception:  # the writer must outlive any one bad batch
                     logger.exception("storing a batch of %d messages failed", len(batch))
-                    self._fail(batch)
+                    await self._fail(batch)
 
     async def _store_and_deliver(self, batch: list[Pending]) -> None:
         backoff = 0.05
         while True:
-            batch = self._drop_expired(batch)
+            batch = await self._drop_expired(batch)
             if not batch:
                 return
             try:
                 with metrics.STORE_SECONDS.time():
                     originals = await self._store(batch)
                 break
-            except HarperDBError as error:
-                if not error.transient:
+            except (HarperDBError, OrderUnavailable) as error:
+                if isinstance(error, HarperDBError) and not error.transient:
                     raise
-                logger.warning("HarperDB write failed, retrying: %s", error.message)
+                logger.warning("storing failed, retrying: %s", error)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 1.0)
-        delivered = 0
+        new, placed_twice = [], []
         for pending in batch:
             original = originals.get(pending.message.idempotency_key)
             # An earlier attempt of this very batch may have landed although its answer was lost.
-            is_new = original is None or original.id == pending.message.id
-            stored = original or pending.message
-            if is_new:
-                await self._deliver(stored)
-                delivered += 1
-            self._finish(pending, stored)
-        metrics.MESSAGES_DELIVERED.inc(delivered)
+            if original is None or original.id == pending.message.id:
+                new.append(pending.message)
+            elif pending.placed:
+                placed_twice.append(pending.message)  # stored before, by another process
+        if self.order is not None:
+            await self.order.release(new, placed_twice)
+        for message in new:
+            await self._deliver(message)
+        for pending in batch:
+            self._finish(pending, originals.get(pending.message.idempotency_key, pending.message))
+        metrics.MESSAGES_DELIVERED.inc(len(new))
 
     async def _deliver(self, message: Message) -> None:
         """Deliver a stored message; a failure here must not undo the store or stop the batch."""
@@ -137,20 +147,33 @@ class MessageWriter:
         """Insert the batch, leaving out messages whose client_id is already stored."""
         keys = [p.message.idempotency_key for p in batch if p.message.idempotency_key]
         originals = await self.run_blocking(self.store.find_by_client_keys, keys) if keys else {}
-        fresh = [p.message for p in batch if p.message.idempotency_key not in originals]
+        fresh = [p for p in batch if p.message.idempotency_key not in originals]
+        if self.order is not None:
+            await self._place([p for p in fresh if not p.placed])
         if fresh:
-            inserted = await self.run_blocking(self.store.insert, fresh)
+            inserted = await self.run_blocking(self.store.insert, [p.message for p in fresh])
             metrics.MESSAGES_STORED.inc(len(inserted.inserted))
         self.batches_stored += 1
         return originals
 
-    def _drop_expired(self, batch: list[Pending]) -> list[Pending]:
+    async def _place(self, unplaced: list[Pending]) -> None:
+        """Give these messages their rooms' next places (ids), once: a retry keeps them."""
+        if not unplaced:
+            return
+        placed = await self.order.assign([p.message for p in unplaced])
+        for pending, message in zip(unplaced, placed, strict=True):
+            pending.message, pending.placed = message, True
+
+    async def _drop_expired(self, batch: list[Pending]) -> list[Pending]:
         now = time.monotonic()
         expired = [p for p in batch if p.deadline <= now]
-        self._fail(expired)
+        await self._fail(expired)
         return [p for p in batch if p.deadline > now]
 
-    def _fail(self, batch: list[Pending]) -> None:
+    async def _fail(self, batch: list[Pending]) -> None:
+        placed = [p.message for p in batch if p.placed]
+        if placed:
+            await self.order.release([], placed)  # their places must not hold the room up
         for pending in batch:
             self._in_flight.pop(pending.message.idempotency_key, None)
             if not pending.done.done():

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from chatsite import events
+from chatsite.cluster import cluster
 from chatsite.errors import ChatError, ErrorCode
 from realtime import payloads
 from realtime.connection import Connection, connection_from_environ
@@ -88,6 +89,7 @@ async def connect(sid: str, environ: Any, auth: Any = None) -> Any:
         return await _refuse(sid, "connect", payloads.invalid(UNKNOWN_EVENT))
     address = client_address(environ["asgi.scope"])
     connection_caps.admit(address)
+    await cluster().start()  # hears the other processes' events before joining any room
     try:
         connection = await connection_from_environ(sid, environ, address=address)
         await sio.save_session(sid, {"connection": connection})

@@ -101,7 +101,7 @@ class RoomAdmin(admin.ModelAdmin):
 
     @admin.display(description="people")
     def people_now(self, room: Room) -> int:
-        return presence.room_counts().get(room.name, 0)
+        return async_to_sync(presence.room_counts)().get(room.name, 0)
 
     @admin.display(description="created", ordering="created_at")
     def created(self, room: Room) -> str:
@@ -182,7 +182,7 @@ class RoomAdmin(admin.ModelAdmin):
         except ChatError as error:
             recent = []
             messages.error(request, error.message)
-        people = room_people(room=room.name)
+        people = async_to_sync(room_people)(room=room.name)
         context = {
             **self.admin_site.each_context(request),
             "title": f"Moderate {room.name}",
@@ -315,7 +315,11 @@ def live_rooms_view(request: HttpRequest) -> HttpResponse:
         stats = {}
         messages.error(request, error.message)
     rows = [
-        {"room": room, "people": room_people(room=room.name), "stats": stats.get(room.name)}
+        {
+            "room": room,
+            "people": async_to_sync(room_people)(room=room.name),
+            "stats": stats.get(room.name),
+        }
         for room in page
     ]
     context = {

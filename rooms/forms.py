@@ -1,3 +1,4 @@
+from asgiref.sync import async_to_sync
 from django import forms
 from django.conf import settings
 
@@ -78,7 +79,7 @@ class JoinForm(forms.Form):
                 self.add_error(None, error.message)
                 return cleaned
             try:
-                presence.ensure_available(
+                async_to_sync(presence.ensure_available)(
                     room=existing.name, username=username, person_key=self.person_key
                 )
             except ChatError:

@@ -1,10 +1,13 @@
 """Who is in which room right now, per person (several connections of one person are one entry).
 
-This is the in-process implementation: one server process holds the whole truth. Its small
-interface (`join`, `ensure_available`, `member`, `detach`, `remove`, `roster`, `size`,
-`find`, `room_counts`) is all the rest of the code uses, so a shared implementation for
-several processes can replace it without touching callers. Every operation but `roster` and
-`room_counts` takes the same time however many people a room holds.
+Two implementations of one small interface (`join`, `ensure_available`, `member`, `detach`,
+`remove`, `evict`, `forget`, `here`, `roster`, `size`, `find`, `connection_counts`,
+`room_counts`): `InProcessPresence` here, where one server process holds the whole truth,
+and `rooms.redis_presence.RedisPresence`, shared by every process on REDIS_URL. Reads and
+changes are coroutines (the shared one asks Redis); which person a connection is in a room as
+(`member`, `here`, `forget`) is always the holding process's own knowledge, so it is not.
+Every operation but `roster`, `connection_counts` and `room_counts` takes the same time
+however many people a room holds.
 """
 
 from __future__ import annotations
@@ -47,17 +50,56 @@ class JoinOutcome:
     is_new: bool
 
 
-class InProcessPresence:
-    def __init__(self) -> None:
-        self._rooms: dict[str, dict[str, Person]] = {}  # room -> id -> person, in join order
-        # room -> a key of each person's name (see `_name_keys`) -> that person
-        self._names: dict[str, dict[tuple[str, str], Person]] = {}
-        self._members: dict[str, Person] = {}  # connection -> the person it belongs to
+def name_keys(username: str) -> tuple[tuple[str, str], tuple[str, str]]:
+    """Two names are one (`rooms.names.same_name`) when either of these keys is equal."""
+    return ("case", name_key(username)), ("look", look_key(username))
 
-    @staticmethod
-    def _name_keys(username: str) -> tuple[tuple[str, str], tuple[str, str]]:
-        """Two names are one (`rooms.names.same_name`) when either of these keys is equal."""
-        return ("case", name_key(username)), ("look", look_key(username))
+
+def username_taken() -> ChatError:
+    return ChatError(ErrorCode.USERNAME_TAKEN, USERNAME_TAKEN)
+
+
+class LocalMembers:
+    """Which person each of this process's connections is in a room as."""
+
+    def __init__(self) -> None:
+        self._members: dict[str, Person] = {}  # connection -> the person it belongs to
+        self._connections_of: dict[str, set[str]] = {}  # person id -> their connections here
+
+    def _hold(self, connection: str, person: Person) -> None:
+        self._members[connection] = person
+        self._connections_of.setdefault(person.id, set()).add(connection)
+
+    def _release(self, connection: str) -> Person | None:
+        person = self._members.pop(connection, None)
+        if person is not None:
+            held = self._connections_of[person.id]
+            held.discard(connection)
+            if not held:
+                del self._connections_of[person.id]
+        return person
+
+    def member(self, *, connection: str) -> Person | None:
+        """The person a connection is in a room as, or None when it is in no room."""
+        return self._members.get(connection)
+
+    def here(self, *, person_id: str) -> list[str]:
+        """This process's connections of the person `person_id`."""
+        return list(self._connections_of.get(person_id, ()))
+
+    def forget(self, *, connection: str) -> None:
+        """The connection is in no room any more (its person was evicted)."""
+        self._release(connection)
+
+
+class InProcessPresence(LocalMembers):
+    def __init__(self) -> None:
+        super().__init__()
+        self._rooms: dict[str, dict[str, Person]] = {}  # room -> id -> person, in join order
+        # room -> a key of each person's name (see `name_keys`) -> that person
+        self._names: dict[str, dict[tuple[str, str], Person]] = {}
+
+    _name_keys = staticmethod(name_keys)
 
     def _holder(self, room: str, username: str) -> Person | None:
         names = self._names.get(room, {})
@@ -66,14 +108,16 @@ class InProcessPresence:
                 return names[key]
         return None
 
-    def join(self, *, room: str, username: str, person_key: str, connection: str) -> JoinOutcome:
+    async def join(
+        self, *, room: str, username: str, person_key: str, connection: str
+    ) -> JoinOutcome:
         """Attach a connection to its person in `room`; refuse a username another person holds.
 
         A person whose last connection went away moments ago (still in the grace period)
         is the same person again, not a newcomer; for people without a Django session,
         the one who reclaims the username in that window is taken to be them.
         """
-        self.ensure_available(room=room, username=username, person_key=person_key)
+        self._check_available(room=room, username=username, person_key=person_key)
         holder = self._holder(room, username)
         if holder is not None:
             holder.person_key = person_key
@@ -81,7 +125,7 @@ class InProcessPresence:
                 holder.departure.cancel()
                 holder.departure = None
             holder.connections.add(connection)
-            self._members[connection] = holder
+            self._hold(connection, holder)
             return JoinOutcome(person=holder, is_new=False)
         person = Person(
             id=secrets.token_urlsafe(9),
@@ -95,11 +139,14 @@ class InProcessPresence:
         names = self._names.setdefault(room, {})
         for key in self._name_keys(username):
             names.setdefault(key, person)
-        self._members[connection] = person
+        self._hold(connection, person)
         return JoinOutcome(person=person, is_new=True)
 
-    def ensure_available(self, *, room: str, username: str, person_key: str) -> None:
+    async def ensure_available(self, *, room: str, username: str, person_key: str) -> None:
         """Raise `username_taken` unless this person may use `username` in `room`."""
+        self._check_available(room=room, username=username, person_key=person_key)
+
+    def _check_available(self, *, room: str, username: str, person_key: str) -> None:
         holder = self._holder(room, username)
         if holder is None or holder.person_key == person_key:
             return
@@ -109,24 +156,35 @@ class InProcessPresence:
             and is_sessionless(person_key)
         )
         if not returning_without_session:
-            raise ChatError(ErrorCode.USERNAME_TAKEN, USERNAME_TAKEN)
+            raise username_taken()
 
-    def member(self, *, connection: str) -> Person | None:
-        """The person a connection is in a room as, or None when it is in no room."""
-        return self._members.get(connection)
-
-    def detach(self, *, connection: str) -> Person | None:
+    async def detach(self, *, connection: str) -> Person | None:
         """Take a connection out of its room; returns its person when that was their last one."""
-        person = self._members.pop(connection, None)
+        person = self._release(connection)
         if person is None:
             return None
         person.connections.discard(connection)
         return None if person.connections else person
 
-    def remove(self, person: Person) -> bool:
+    async def remove(self, person: Person) -> bool:
         """Drop a person from the roster unless they came back; True when they were removed."""
+        if person.connections:
+            return False
+        return self._drop(person)
+
+    async def evict(self, person: Person) -> bool:
+        """Drop a person from the roster whatever connections they have (a moderator's
+        removal); each process then `forget`s its connections of them. True when they
+        were still listed."""
+        if person.departure is not None:
+            person.departure.cancel()
+            person.departure = None
+        person.connections.clear()
+        return self._drop(person)
+
+    def _drop(self, person: Person) -> bool:
         people = self._rooms.get(person.room, {})
-        if people.get(person.id) is not person or person.connections:
+        if people.get(person.id) is not person:
             return False
         del people[person.id]
         names = self._names[person.room]
@@ -137,19 +195,33 @@ class InProcessPresence:
             del self._rooms[person.room], self._names[person.room]
         return True
 
-    def roster(self, *, room: str) -> list[Person]:
+    async def roster(self, *, room: str) -> list[Person]:
         """The room's people in join order."""
         return list(self._rooms.get(room, {}).values())
 
-    def size(self, *, room: str) -> int:
+    async def connection_counts(self, *, room: str) -> dict[str, int]:
+        """Person id -> how many connections keep them in `room`."""
+        return {person.id: len(person.connections) for person in self._rooms.get(room, {}).values()}
+
+    async def size(self, *, room: str) -> int:
         """How many people are in `room`."""
         return len(self._rooms.get(room, {}))
 
-    def find(self, *, room: str, username: str) -> Person | None:
+    async def find(self, *, room: str, username: str) -> Person | None:
         return self._holder(room, username)
 
-    def room_counts(self) -> dict[str, int]:
+    async def room_counts(self) -> dict[str, int]:
         return {room: len(people) for room, people in self._rooms.items()}
 
 
-presence = InProcessPresence()
+def _make_presence():
+    from django.conf import settings
+
+    if not settings.REDIS_URL:
+        return InProcessPresence()
+    from rooms.redis_presence import RedisPresence
+
+    return RedisPresence()
+
+
+presence = _make_presence()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from asgiref.sync import async_to_sync
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -18,20 +19,21 @@ from rooms.presence import Person, presence
 NOT_IN_ROOM = "Join a room first."
 
 
-def roster_list(*, room: str) -> list[dict[str, str]]:
+async def roster_list(*, room: str) -> list[dict[str, str]]:
     """The room's people in join order, as the wire's `chatroom_users` entries."""
-    return [person.as_roster_entry() for person in presence.roster(room=room)]
+    return [person.as_roster_entry() for person in await presence.roster(room=room)]
 
 
-def room_people(*, room: str) -> list[dict[str, Any]]:
+async def room_people(*, room: str) -> list[dict[str, Any]]:
     """Who is in `room` now, for staff: username, since when (ms), how many connections."""
+    connections = await presence.connection_counts(room=room)
     return [
         {
             "username": person.username,
             "since": int(person.since * 1000),
-            "connections": len(person.connections),
+            "connections": connections.get(person.id, 0),
         }
-        for person in presence.roster(room=room)
+        for person in await presence.roster(room=room)
     ]
 
 
@@ -57,7 +59,7 @@ class RoomListing:
 
 def room_list_open() -> list[RoomListing]:
     """Open rooms, oldest first, with how many people are in each right now."""
-    counts = presence.room_counts()
+    counts = async_to_sync(presence.room_counts)()
     return [
         RoomListing(room=room, people=counts.get(room.name, 0))
         for room in Room.objects.filter(is_closed=False)

@@ -24,9 +24,10 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from chatsite import events
+from chatsite.cluster import cluster
 from chatsite.errors import ChatError, ErrorCode
 from chatsite.events import PeopleChange, Removal
-from chatsite.publish import publisher
+from chatsite.publish import publisher, publisher_here
 from chatsite.staff_feed import staff_feed_room
 from messaging.selectors import message_list_recent
 from messaging.services import (
@@ -40,7 +41,7 @@ from rooms.identity import is_sessionless
 from rooms.models import NAME_TAKEN, Room, RoomBan
 from rooms.names import room_name_clean, username_clean
 from rooms.presence import Person, presence
-from rooms.roster_feed import roster_feed, roster_topic
+from rooms.roster_feed import people_changed, roster_topic
 from rooms.selectors import room_ban_in_force, room_find, room_member, roster_list
 
 ROOM_NOT_FOUND = "There is no room with that name, and new rooms cannot be created here."
@@ -183,10 +184,10 @@ def _room_admit(*, name: str, username: str, person_key: str, address: str | Non
     return room
 
 
-def _ensure_room_for(*, room: str, username: str) -> None:
+async def _ensure_room_for(*, room: str, username: str) -> None:
     """Raise `room_full` when `room` holds CHAT_ROOM_MAX_PEOPLE and this is a newcomer."""
-    full = presence.size(room=room) >= settings.CHAT_ROOM_MAX_PEOPLE
-    if full and presence.find(room=room, username=username) is None:
+    full = await presence.size(room=room) >= settings.CHAT_ROOM_MAX_PEOPLE
+    if full and await presence.find(room=room, username=username) is None:
         raise ChatError(ErrorCode.ROOM_FULL, ROOM_FULL.format(limit=settings.CHAT_ROOM_MAX_PEOPLE))
 
 
@@ -210,20 +211,20 @@ async def room_join(
     admit = database_sync_to_async(_room_admit)
     joining = admit(name=name, username=username, person_key=person_key, address=address)
     room = (await joining).name
-    presence.ensure_available(room=room, username=username, person_key=person_key)
-    _ensure_room_for(room=room, username=username)
+    await presence.ensure_available(room=room, username=username, person_key=person_key)
+    await _ensure_room_for(room=room, username=username)
     current = presence.member(connection=connection)
     if current is not None and current.room != room:
         await room_leave(connection=connection)
-    outcome = presence.join(
+    outcome = await presence.join(
         room=room, username=username, person_key=person_key, connection=connection
     )
     await _subscribe(connection, room, roster_changes=roster_changes)
     await _notice_to(connection, room, events.welcome_text(username))
-    roster = roster_list(room=room)
+    roster = await roster_list(room=room)
     await publisher().to_connection(connection, events.CHATROOM_USERS, roster)
     arrival = PeopleChange.JOINED if outcome.is_new else None
-    await roster_feed.changed(
+    await people_changed(
         room, arrival, username=username, connection=connection, person_id=outcome.person.id
     )
     await _send_history(connection, room)
@@ -248,7 +249,16 @@ async def _send_history(connection: str, room: str) -> None:
 
 
 async def _announce_departure(person: Person, change: PeopleChange) -> None:
-    await roster_feed.changed(person.room, change, username=person.username)
+    await people_changed(person.room, change, username=person.username)
+
+
+async def _announce_lost(people: list[Person]) -> None:
+    """People whose connections were all on a process that died: they have disconnected."""
+    for person in people:
+        await _announce_departure(person, PeopleChange.DISCONNECTED)
+
+
+presence.on_reaped = _announce_lost
 
 
 async def room_leave(*, connection: str) -> None:
@@ -258,11 +268,11 @@ async def room_leave(*, connection: str) -> None:
     if person is None:
         return
     await _unsubscribe(connection, person.room)
-    last = presence.detach(connection=connection)
-    if last is not None and presence.remove(last):
+    last = await presence.detach(connection=connection)
+    if last is not None and await presence.remove(last):
         await _announce_departure(last, PeopleChange.LEFT)
     else:
-        await roster_feed.changed(person.room)
+        await people_changed(person.room)
 
 
 async def room_disconnect(*, connection: str, lost: bool = False) -> None:
@@ -274,19 +284,19 @@ async def room_disconnect(*, connection: str, lost: bool = False) -> None:
     person = presence.member(connection=connection)
     if person is None:
         return
-    last = presence.detach(connection=connection)
+    last = await presence.detach(connection=connection)
     if last is not None:
         grace = (
             settings.CHAT_RECONNECT_GRACE_SECONDS if lost else settings.CHAT_PRESENCE_GRACE_SECONDS
         )
         last.departure = asyncio.create_task(_depart_after_grace(last, grace))
-    await roster_feed.changed(person.room)
+    await people_changed(person.room)
 
 
 async def _depart_after_grace(person: Person, grace: float) -> None:
     await asyncio.sleep(grace)
     person.departure = None
-    if presence.remove(person):
+    if await presence.remove(person):
         await _announce_departure(person, PeopleChange.DISCONNECTED)
 
 
@@ -326,19 +336,29 @@ async def room_message_delete(*, connection: str, message_id: str) -> None:
 # --- Moderation (the admin's actions) ------------------------------------------------------
 
 
+EVICTED = "evicted"
+"""The cluster event of a person's eviction (`room`, `person_id`, `removal`)."""
+
+
 async def _evict(person: Person, removal: dict[str, str]) -> None:
-    """Take every connection of a person out of their room, telling each one why: `removal`
-    is `removed_from_room`'s payload but the room (`reason`, `kind`, ...)."""
-    if person.departure is not None:
-        person.departure.cancel()
-        person.departure = None
-    for connection in list(person.connections):
-        presence.detach(connection=connection)
-        await _unsubscribe(connection, person.room)
-        await publisher().to_connection(
-            connection, events.REMOVED_FROM_ROOM, {"room": person.room, **removal}
+    """Take every connection of a person out of their room, on every process, telling each
+    one why: `removal` is `removed_from_room`'s payload but the room (`reason`, `kind`...)."""
+    await presence.evict(person)
+    payload = {"room": person.room, "person_id": person.id, "removal": removal}
+    await cluster().broadcast(EVICTED, payload)
+
+
+async def _evicted_here(payload: dict[str, Any]) -> None:
+    room = payload["room"]
+    for connection in presence.here(person_id=payload["person_id"]):
+        presence.forget(connection=connection)
+        await _unsubscribe(connection, room)
+        await publisher_here().to_connection(
+            connection, events.REMOVED_FROM_ROOM, {"room": room, **payload["removal"]}
         )
-    presence.remove(person)
+
+
+cluster().on_event(EVICTED, _evicted_here)
 
 
 def room_ban(
@@ -375,7 +395,7 @@ async def room_remove_person(
 ) -> bool:
     """Remove a person from a room and keep them out (`room_ban`); the others see the roster
     change and a notice. False when nobody of that name is in the room."""
-    person = presence.find(room=room, username=username)
+    person = await presence.find(room=room, username=username)
     if person is None:
         return False
     await database_sync_to_async(room_ban)(
@@ -423,7 +443,7 @@ def _room_update(room_id: int, **fields: Any) -> tuple[Room, Room]:
 
 
 async def _evict_everyone(room: str, removal: dict[str, str]) -> None:
-    for person in presence.roster(room=room):
+    for person in await presence.roster(room=room):
         await _evict(person, removal)
 
 

@@ -1,0 +1,315 @@
+"""Presence shared by every server process through Redis (`rooms.presence` has the interface).
+
+Each change is one Lua script, so it is atomic across processes: two processes can never
+both give one name away. Per room: `people` (person id -> record), `order` (join order),
+`names` (each name key -> person id); per person, `conns:<id>` (connection -> the process
+holding it); per process, `held:<process>` (what it holds: "room\\0person\\0connection", or
+"room\\0person\\0" while it runs a person's grace period); `counts` (room -> people).
+
+A connection held by a process whose heartbeat expired (`chatsite.cluster`) counts for
+nothing: its person may be taken over at once, and the process that first notices the death
+removes that process's people (`reap`) and has their departure announced.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from typing import Any
+
+import orjson
+import redis
+
+from chatsite.cluster import RedisCluster, cluster
+from chatsite.errors import ChatError, ErrorCode
+from rooms.identity import is_sessionless
+from rooms.presence import JoinOutcome, LocalMembers, Person, name_keys, username_taken
+
+PRESENCE_UNAVAILABLE = "Who is in the room cannot be read right now; please try again."
+
+# Shared by the scripts: drop a person's connections whose process is dead; how many remain.
+_LIVE = """
+local function live(prefix, person_id)
+  local conns = prefix .. ':conns:' .. person_id
+  local entries = redis.call('HGETALL', conns)
+  local count = 0
+  for i = 1, #entries, 2 do
+    if redis.call('EXISTS', prefix .. ':process:' .. entries[i + 1]) == 1 then
+      count = count + 1
+    else
+      redis.call('HDEL', conns, entries[i])
+    end
+  end
+  return count
+end
+local function room_key(prefix, room, what)
+  return prefix .. ':room:' .. room .. ':' .. what
+end
+local function drop(prefix, room, person_id)
+  local people = room_key(prefix, room, 'people')
+  local record = redis.call('HGET', people, person_id)
+  if not record then return nil end
+  local person = cjson.decode(record)
+  redis.call('HDEL', people, person_id)
+  redis.call('ZREM', room_key(prefix, room, 'order'), person_id)
+  local names = room_key(prefix, room, 'names')
+  for _, key in ipairs(person.keys) do
+    if redis.call('HGET', names, key) == person_id then redis.call('HDEL', names, key) end
+  end
+  redis.call('DEL', prefix .. ':conns:' .. person_id)
+  if redis.call('HINCRBY', prefix .. ':counts', room, -1) <= 0 then
+    redis.call('HDEL', prefix .. ':counts', room)
+  end
+  return record
+end
+"""
+
+# ARGV: prefix, room, process, connection, person_key, new record (JSON), then the name
+# keys. Returns {"taken"} or {"joined", record, is_new}.
+_JOIN = (
+    _LIVE
+    + """
+local prefix, room, process, connection, person_key = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local people, names = room_key(prefix, room, 'people'), room_key(prefix, room, 'names')
+local holder = nil
+for i = 7, #ARGV do
+  holder = redis.call('HGET', names, ARGV[i])
+  if holder then break end
+end
+local function attach(person_id)
+  local entry = room .. '\\0' .. person_id .. '\\0' .. connection
+  redis.call('HSET', prefix .. ':conns:' .. person_id, connection, process)
+  redis.call('SADD', prefix .. ':held:' .. process, entry)
+end
+if holder then
+  local person = cjson.decode(redis.call('HGET', people, holder))
+  if person.person_key ~= person_key then
+    local sessionless = string.sub(person.person_key, 1, 11) == 'connection:'
+      and string.sub(person_key, 1, 11) == 'connection:'
+    if not (sessionless and live(prefix, holder) == 0) then return {'taken'} end
+    person.person_key = person_key
+    redis.call('HSET', people, holder, cjson.encode(person))
+  end
+  attach(holder)
+  return {'joined', redis.call('HGET', people, holder), '0'}
+end
+local person = cjson.decode(ARGV[6])
+redis.call('HSET', people, person.id, ARGV[6])
+local joins = redis.call('INCR', prefix .. ':joins')
+redis.call('ZADD', room_key(prefix, room, 'order'), joins, person.id)
+for i = 7, #ARGV do redis.call('HSET', names, ARGV[i], person.id) end
+redis.call('HINCRBY', prefix .. ':counts', room, 1)
+attach(person.id)
+return {'joined', ARGV[6], '1'}
+"""
+)
+
+# ARGV: prefix, room, person id, process, connection. Returns the live connections left.
+_DETACH = (
+    _LIVE
+    + """
+local prefix, room, person_id, process, connection = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local held = prefix .. ':held:' .. process
+redis.call('HDEL', prefix .. ':conns:' .. person_id, connection)
+redis.call('SREM', held, room .. '\\0' .. person_id .. '\\0' .. connection)
+local left = live(prefix, person_id)
+if left == 0 and redis.call('HEXISTS', room_key(prefix, room, 'people'), person_id) == 1 then
+  redis.call('SADD', held, room .. '\\0' .. person_id .. '\\0')
+end
+return left
+"""
+)
+
+# ARGV: prefix, room, person id, process, "force" or "". Returns 1 when removed.
+_REMOVE = (
+    _LIVE
+    + """
+local prefix, room, person_id, process, force = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+redis.call('SREM', prefix .. ':held:' .. process, room .. '\\0' .. person_id .. '\\0')
+if force ~= 'force' and live(prefix, person_id) > 0 then return 0 end
+if drop(prefix, room, person_id) then return 1 end
+return 0
+"""
+)
+
+# ARGV: prefix, dead process. Returns the removed people's {room, record} pairs, flattened.
+_REAP = (
+    _LIVE
+    + """
+local prefix, process = ARGV[1], ARGV[2]
+local held = prefix .. ':held:' .. process
+local people = {}
+for _, entry in ipairs(redis.call('SMEMBERS', held)) do
+  local room, person_id, connection = string.match(entry, '^(.*)%z([^%z]*)%z([^%z]*)$')
+  if connection ~= '' then redis.call('HDEL', prefix .. ':conns:' .. person_id, connection) end
+  people[room .. '\\0' .. person_id] = {room, person_id}
+end
+redis.call('DEL', held)
+local removed = {}
+for _, pair in pairs(people) do
+  if live(prefix, pair[2]) == 0 then
+    local record = drop(prefix, pair[1], pair[2])
+    if record then
+      table.insert(removed, pair[1])
+      table.insert(removed, record)
+    end
+  end
+end
+return removed
+"""
+)
+
+
+def _person(room: str, record: bytes | str) -> Person:
+    fields = orjson.loads(record)
+    return Person(
+        id=fields["id"],
+        username=fields["username"],
+        room=room,
+        person_key=fields["person_key"],
+        since=fields["since"],
+    )
+
+
+class RedisPresence(LocalMembers):
+    def __init__(self, shared: RedisCluster | None = None) -> None:
+        super().__init__()
+        self.cluster = shared or cluster()
+        self.prefix = self.cluster.prefix
+        self.cluster.on_process_lost(self._reap_and_announce)
+        self._scripts: dict[str, Any] = {}
+        self.on_reaped = None  # set by the rooms services: announce who left with a process
+
+    def _key(self, room: str, what: str) -> str:
+        return f"{self.prefix}:room:{room}:{what}"
+
+    async def _run(self, script: str, *args: Any) -> Any:
+        client = self.cluster.redis()
+        try:
+            return await client.eval(script, 0, self.prefix, *args)
+        except redis.RedisError as error:
+            raise ChatError(ErrorCode.UNAVAILABLE, PRESENCE_UNAVAILABLE) from error
+
+    async def _call(self, method: str, *args: Any) -> Any:
+        try:
+            return await getattr(self.cluster.redis(), method)(*args)
+        except redis.RedisError as error:
+            raise ChatError(ErrorCode.UNAVAILABLE, PRESENCE_UNAVAILABLE) from error
+
+    async def join(
+        self, *, room: str, username: str, person_key: str, connection: str
+    ) -> JoinOutcome:
+        """Attach a connection to its person in `room`, on whichever process they are;
+        refuse a username another person holds (`rooms.presence.InProcessPresence.join`)."""
+        await self.cluster.start()
+        keys = [f"{kind}:{key}" for kind, key in name_keys(username)]
+        record = {
+            "id": secrets.token_urlsafe(9),
+            "username": username,
+            "person_key": person_key,
+            "since": time.time(),
+            "keys": keys,
+        }
+        answer = await self._run(
+            _JOIN,
+            room,
+            self.cluster.process_id,
+            connection,
+            person_key,
+            orjson.dumps(record),
+            *keys,
+        )
+        if answer[0] == b"taken":
+            raise username_taken()
+        person = _person(room, answer[1])
+        # One object per person in this process, holding this process's connections of them.
+        person.connections = {*self.here(person_id=person.id), connection}
+        for held in person.connections:
+            self._hold(held, person)
+        return JoinOutcome(person=person, is_new=answer[2] == b"1")
+
+    async def ensure_available(self, *, room: str, username: str, person_key: str) -> None:
+        holder = await self.find(room=room, username=username)
+        if holder is None or holder.person_key == person_key:
+            return
+        if is_sessionless(holder.person_key) and is_sessionless(person_key):
+            if (await self._live_connections([holder.id]))[0] == 0:
+                return
+        raise username_taken()
+
+    async def _live_connections(self, person_ids: list[str]) -> list[int]:
+        """How many connections of each person are held by live processes."""
+        client = self.cluster.redis()
+        try:
+            pipe = client.pipeline(transaction=False)
+            for person_id in person_ids:
+                pipe.hvals(f"{self.prefix}:conns:{person_id}")
+            holders = await pipe.execute()
+            processes = sorted({process for held in holders for process in held})
+            pipe = client.pipeline(transaction=False)
+            for process in processes:
+                pipe.exists(self.cluster.heartbeat_key(process.decode()))
+            alive = {p for p, up in zip(processes, await pipe.execute(), strict=True) if up}
+        except redis.RedisError as error:
+            raise ChatError(ErrorCode.UNAVAILABLE, PRESENCE_UNAVAILABLE) from error
+        return [sum(1 for process in held if process in alive) for held in holders]
+
+    async def detach(self, *, connection: str) -> Person | None:
+        person = self._release(connection)
+        if person is None:
+            return None
+        person.connections.discard(connection)
+        left = await self._run(_DETACH, person.room, person.id, self.cluster.process_id, connection)
+        return None if left else person
+
+    async def remove(self, person: Person) -> bool:
+        process = self.cluster.process_id
+        return bool(await self._run(_REMOVE, person.room, person.id, process, ""))
+
+    async def evict(self, person: Person) -> bool:
+        if person.departure is not None:
+            person.departure.cancel()
+            person.departure = None
+        process = self.cluster.process_id
+        return bool(await self._run(_REMOVE, person.room, person.id, process, "force"))
+
+    async def _reap_and_announce(self, process: str) -> None:
+        removed = await self._run(_REAP, process)
+        people = [
+            _person(room.decode(), record)
+            for room, record in zip(removed[::2], removed[1::2], strict=True)
+        ]
+        if people and self.on_reaped is not None:
+            await self.on_reaped(people)
+
+    async def roster(self, *, room: str) -> list[Person]:
+        client = self.cluster.redis()
+        try:
+            pipe = client.pipeline(transaction=True)
+            pipe.zrange(self._key(room, "order"), 0, -1)
+            pipe.hgetall(self._key(room, "people"))
+            order, records = await pipe.execute()
+        except redis.RedisError as error:
+            raise ChatError(ErrorCode.UNAVAILABLE, PRESENCE_UNAVAILABLE) from error
+        return [_person(room, records[person_id]) for person_id in order if person_id in records]
+
+    async def connection_counts(self, *, room: str) -> dict[str, int]:
+        ids = [person.id for person in await self.roster(room=room)]
+        return dict(zip(ids, await self._live_connections(ids), strict=True))
+
+    async def size(self, *, room: str) -> int:
+        return await self._call("hlen", self._key(room, "people"))
+
+    async def find(self, *, room: str, username: str) -> Person | None:
+        keys = [f"{kind}:{key}" for kind, key in name_keys(username)]
+        for key in keys:
+            person_id = await self._call("hget", self._key(room, "names"), key)
+            if person_id is not None:
+                record = await self._call("hget", self._key(room, "people"), person_id)
+                if record is not None:
+                    return _person(room, record)
+        return None
+
+    async def room_counts(self) -> dict[str, int]:
+        counts = await self._call("hgetall", f"{self.prefix}:counts")
+        return {room.decode(): int(count) for room, count in counts.items()}
