@@ -10,8 +10,8 @@ SIGTERM or SIGINT (or `stop`) stops them all by process group; if one dies, the 
 stopped too and it exits 1, for a service manager to restart. PID files and each process's
 log are in the run folder (default var/cluster/).
 
-Several processes need REDIS_URL, and today they still keep presence each on their own
-(README.md "Production run").
+Several processes need REDIS_URL: through it they share presence, each room's message order
+and every room event (README.md "Architecture", "Production run").
 """
 
 from __future__ import annotations
@@ -35,12 +35,8 @@ OPEN_FILES = 65536  # sockets, HarperDB's connection pool and files, with room t
 STOP_SECONDS = 10.0
 READY_SECONDS = 60.0
 SEVERAL_NEED_REDIS = (
-    "Several processes need REDIS_URL: without it a room's messages reach only the people "
-    "connected to the process that stored them."
-)
-PRESENCE_NOT_SHARED = (
-    "Warning: the processes do not share presence yet; each shows the people connected to it "
-    "(README.md, Production run)."
+    "Several processes need REDIS_URL: without it each process keeps its own rooms, people "
+    "and messages."
 )
 
 
@@ -169,7 +165,6 @@ def start(options: argparse.Namespace) -> int:
         if not setting("REDIS_URL"):
             print(SEVERAL_NEED_REDIS, file=sys.stderr)
             return 2
-        print(PRESENCE_NOT_SHARED, file=sys.stderr)
     run_dir = options.run_dir.resolve()
     if (pid := running_pid(run_dir / "cluster.pid")) is not None:
         print(f"Already running from {run_dir} (PID {pid}).", file=sys.stderr)

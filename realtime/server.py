@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socketio
 from django.conf import settings
 
 from chatsite import origins
@@ -21,16 +20,13 @@ def origin_allowed(origin: str | None, environ: dict) -> bool:
     return origins.origin_allowed(origin, scheme=scheme, host=environ.get("HTTP_HOST", ""))
 
 
-def _client_manager() -> socketio.AsyncManager:
-    if settings.REDIS_URL:
-        return socketio.AsyncRedisManager(settings.REDIS_URL)
-    return DirectEmitManager()
-
-
 sio = BoundedSocketServer(
     async_mode="asgi",
     cors_allowed_origins=origin_allowed,
-    client_manager=_client_manager(),
+    # This process's connections only, also with REDIS_URL: room events reach the other
+    # processes through the cluster's channel (chatsite/publish.py), which keeps each room's
+    # messages in their stored order; python-socketio's Redis manager could not.
+    client_manager=DirectEmitManager(),
     json=OrjsonCodec,
     serializer=JsonOnlyPacket,
     max_http_buffer_size=settings.CHAT_MAX_PAYLOAD_BYTES,
