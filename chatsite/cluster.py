@@ -115,7 +115,7 @@ class RedisCluster:
         await asyncio.shield(self._started)
 
     async def broadcast(self, topic: str, payload: dict[str, Any]) -> None:
-        await self.start()
+        """Publish to every process that `start`ed (one without connections need not)."""
         await self.redis().publish(self.channel, envelope(topic, payload))
 
     async def _listen(self) -> None:
