@@ -114,11 +114,13 @@ def test_a_username_that_only_contains_part_of_chatbot_is_accepted(raw):
 
 
 @pytest.mark.parametrize("lookalike", ALICE_LOOKALIKES.values(), ids=ALICE_LOOKALIKES.keys())
-def test_a_lookalike_of_a_name_held_in_the_room_is_taken(lookalike):
+async def test_a_lookalike_of_a_name_held_in_the_room_is_taken(lookalike):
     presence = InProcessPresence()
-    presence.join(room="React", username="Alice", person_key="session:alice", connection="c-1")
+    await presence.join(
+        room="React", username="Alice", person_key="session:alice", connection="c-1"
+    )
     with pytest.raises(ChatError) as raised:
-        presence.ensure_available(room="React", username=lookalike, person_key="session:eve")
+        await presence.ensure_available(room="React", username=lookalike, person_key="session:eve")
     assert raised.value.code == "username_taken"
 
 

@@ -61,7 +61,7 @@ async def test_a_joiner_is_welcomed_then_gets_the_roster_then_the_history(publis
     history = json.loads(published.received("c-ana", events.LAST_100_MESSAGES)[0])
     assert [m["message"] for m in history] == ["message 0", "message 1", "message 2"]
     assert (joined.room, joined.username) == ("React", "Ana")
-    assert joined.roster == roster_list(room="React")
+    assert joined.roster == await roster_list(room="React")
 
 
 async def test_the_others_hear_of_a_newcomer_once_however_many_tabs_they_open(
@@ -125,7 +125,7 @@ async def test_one_tab_of_two_leaving_is_not_announced(published, memory_store):
     published.sent.clear()
     await services.room_leave(connection="c-ana-1")
     assert published.sent == []
-    assert [p["username"] for p in roster_list(room="React")] == ["Bob", "Ana"]
+    assert [p["username"] for p in await roster_list(room="React")] == ["Bob", "Ana"]
 
 
 async def test_a_disconnect_is_announced_after_the_grace_period(
@@ -138,7 +138,7 @@ async def test_a_disconnect_is_announced_after_the_grace_period(
     await services.room_disconnect(connection="c-ana")
     await person.departure
     assert texts(published, "c-bob")[-1] == events.disconnected_text("Ana")
-    assert [p["username"] for p in roster_list(room="React")] == ["Bob"]
+    assert [p["username"] for p in await roster_list(room="React")] == ["Bob"]
 
 
 async def test_a_person_back_within_the_grace_period_is_not_announced_at_all(
@@ -320,7 +320,7 @@ async def test_closing_a_room_removes_everyone_and_refuses_joins(
     assert published.received("c-bob", events.REMOVED_FROM_ROOM) == [
         {"room": "React", "reason": services.ROOM_CLOSED, "kind": "closed"}
     ]
-    assert roster_list(room="React") == []
+    assert await roster_list(room="React") == []
     with pytest.raises(ChatError) as raised:
         await join("c-zoe", "Zoe")
     assert raised.value.code == ErrorCode.ROOM_CLOSED
@@ -380,7 +380,7 @@ async def test_a_full_room_refuses_newcomers_but_not_another_tab_of_someone_insi
         await join("c-zoe", "Zoe")
     assert raised.value.code == ErrorCode.ROOM_FULL
     assert (await join("c-ana-2", "Ana")).room == "React"
-    assert [p["username"] for p in roster_list(room="React")] == ["Bob", "Ana"]
+    assert [p["username"] for p in await roster_list(room="React")] == ["Bob", "Ana"]
 
 
 @pytest.mark.parametrize(("lost", "grace"), [(False, 2.0), (True, 10.0)], ids=["goodbye", "lost"])

@@ -26,7 +26,9 @@ async def feed(settings):
 async def member(published, name: str, *, changes: bool = False) -> str:
     """`name` is in the room, subscribed like a joiner (no update sent for them yet)."""
     connection = f"c-{name}"
-    presence.join(room=ROOM, username=name, person_key=f"session:{name}", connection=connection)
+    await presence.join(
+        room=ROOM, username=name, person_key=f"session:{name}", connection=connection
+    )
     await published.subscribe(connection, ROOM)
     await published.subscribe(connection, roster_topic(ROOM, changes=changes))
     return connection
@@ -107,7 +109,7 @@ async def test_departures_come_after_the_roster_and_arrivals_before_it(feed, pub
     await member(published, "Ana")
     await arrive(feed, published, "Cem")  # told at once
     await arrive(feed, published, "Dan")  # within the window: with the next update
-    presence.remove(presence.detach(connection="c-Ana"))
+    await presence.remove(await presence.detach(connection="c-Ana"))
     await feed.changed(ROOM, PeopleChange.LEFT, username="Ana")
     published.sent.clear()
     await settled(feed)
@@ -122,7 +124,7 @@ async def test_clients_that_asked_for_changes_get_who_came_and_went(feed, publis
     zoe = await member(published, "Zoe", changes=True)
     await arrive(feed, published, "Ana")
     await arrive(feed, published, "Cem")
-    presence.remove(presence.detach(connection="c-Ana"))
+    await presence.remove(await presence.detach(connection="c-Ana"))
     await feed.changed(ROOM, PeopleChange.LEFT, username="Ana")
     await settled(feed)
     updates = [entry for entry in told(published, zoe) if entry[0] != "notice"]
@@ -147,9 +149,9 @@ async def test_someone_who_comes_and_goes_between_updates_is_named_as_gone(feed,
     zoe = await member(published, "Zoe", changes=True)
     await feed.changed(ROOM)  # the feed has sent Zoe's room once
     await member(published, "Yan")  # Yan's own join list already named Yan to later joiners
-    yan = presence.find(room=ROOM, username="Yan")
+    yan = await presence.find(room=ROOM, username="Yan")
     await feed.changed(ROOM, PeopleChange.JOINED, username="Yan", person_id=yan.id)
-    presence.remove(presence.detach(connection="c-Yan"))
+    await presence.remove(await presence.detach(connection="c-Yan"))
     await feed.changed(ROOM, PeopleChange.LEFT, username="Yan")
     await settled(feed)
     changes = [

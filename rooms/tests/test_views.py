@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.urls import reverse
 
 from rooms.forms import CHOOSE_AN_OPEN_ROOM, USERNAME_TAKEN_HERE
@@ -16,13 +17,14 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def someone_in_javascript():
-    """Zoe, another person, is in the JavaScript room right now."""
-    outcome = presence.join(
+    """Zoe, another person, is in the JavaScript room right now (the tests and the views
+    they call are synchronous, so presence is reached as the views reach it)."""
+    outcome = async_to_sync(presence.join)(
         room="JavaScript", username="Zoe", person_key="session:somebody-else", connection="zoe-1"
     )
     yield outcome.person
-    presence.detach(connection="zoe-1")
-    presence.remove(outcome.person)
+    async_to_sync(presence.detach)(connection="zoe-1")
+    async_to_sync(presence.remove)(outcome.person)
 
 
 def post_join(client, **data):
