@@ -179,11 +179,16 @@ class RedisCluster:
                         logger.exception("clearing after process %s failed", process)
 
     async def stop(self) -> None:
-        """Leave the cluster at once (a polite shutdown; a killed process times out)."""
+        """Leave the cluster at once (a polite shutdown; a killed process times out): the
+        others clear what it held at their next look. `start` may follow."""
         for task in self._tasks:
             task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks, self._started = [], None
         client = self.redis()
         await client.delete(self.heartbeat_key(self.process_id))
+        await client.aclose()
+        self._clients.pop(asyncio.get_running_loop(), None)
 
 
 def _make_cluster() -> LocalCluster | RedisCluster:

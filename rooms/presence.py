@@ -35,6 +35,9 @@ class Person:
     since: float
     connections: set[str] = field(default_factory=set)
     departure: asyncio.Task | None = None
+    # Names the grace period `departure` waits out, where a shared presence needs to tell it
+    # from a later one (the person came back and left again, maybe on another process).
+    departure_token: str = ""
     _roster_entry: dict[str, str] | None = field(default=None, repr=False)
 
     def as_roster_entry(self) -> dict[str, str]:

@@ -56,7 +56,17 @@ local function drop(prefix, room, person_id)
   for _, key in ipairs(person.keys) do
     if redis.call('HGET', names, key) == person_id then redis.call('HDEL', names, key) end
   end
-  redis.call('DEL', prefix .. ':conns:' .. person_id)
+  local conns = redis.call('HGETALL', prefix .. ':conns:' .. person_id)
+  for i = 1, #conns, 2 do
+    local entry = room .. '\\0' .. person_id .. '\\0' .. conns[i]
+    redis.call('SREM', prefix .. ':held:' .. conns[i + 1], entry)
+  end
+  local leaving = redis.call('GET', prefix .. ':leaving:' .. person_id)
+  if leaving then
+    local owner = string.match(leaving, ' (.*)$')
+    redis.call('SREM', prefix .. ':held:' .. owner, room .. '\\0' .. person_id .. '\\0')
+  end
+  redis.call('DEL', prefix .. ':conns:' .. person_id, prefix .. ':leaving:' .. person_id)
   if redis.call('HINCRBY', prefix .. ':counts', room, -1) <= 0 then
     redis.call('HDEL', prefix .. ':counts', room)
   end
@@ -80,6 +90,7 @@ local function attach(person_id)
   local entry = room .. '\\0' .. person_id .. '\\0' .. connection
   redis.call('HSET', prefix .. ':conns:' .. person_id, connection, process)
   redis.call('SADD', prefix .. ':held:' .. process, entry)
+  redis.call('DEL', prefix .. ':leaving:' .. person_id)  -- back: no grace period runs
 end
 if holder then
   local person = cjson.decode(redis.call('HGET', people, holder))
@@ -104,7 +115,9 @@ return {'joined', ARGV[6], '1'}
 """
 )
 
-# ARGV: prefix, room, person id, process, connection. Returns the live connections left.
+# ARGV: prefix, room, person id, process, connection, a fresh departure token. Returns the
+# live connections left; with none left, the token now names this person's grace period (and
+# this process as the one running it), which a later return or departure replaces.
 _DETACH = (
     _LIVE
     + """
@@ -115,18 +128,23 @@ redis.call('SREM', held, room .. '\\0' .. person_id .. '\\0' .. connection)
 local left = live(prefix, person_id)
 if left == 0 and redis.call('HEXISTS', room_key(prefix, room, 'people'), person_id) == 1 then
   redis.call('SADD', held, room .. '\\0' .. person_id .. '\\0')
+  redis.call('SET', prefix .. ':leaving:' .. person_id, ARGV[6] .. ' ' .. process)
 end
 return left
 """
 )
 
-# ARGV: prefix, room, person id, process, "force" or "". Returns 1 when removed.
+# ARGV: prefix, room, person id, process, the departure token or "force" (a moderator's).
+# Returns 1 when removed: forced, or at the end of the grace period that token started.
 _REMOVE = (
     _LIVE
     + """
-local prefix, room, person_id, process, force = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-redis.call('SREM', prefix .. ':held:' .. process, room .. '\\0' .. person_id .. '\\0')
-if force ~= 'force' and live(prefix, person_id) > 0 then return 0 end
+local prefix, room, person_id, process, token = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+if token ~= 'force' then
+  redis.call('SREM', prefix .. ':held:' .. process, room .. '\\0' .. person_id .. '\\0')
+  local leaving = redis.call('GET', prefix .. ':leaving:' .. person_id)
+  if leaving ~= token .. ' ' .. process or live(prefix, person_id) > 0 then return 0 end
+end
 if drop(prefix, room, person_id) then return 1 end
 return 0
 """
@@ -146,8 +164,14 @@ for _, entry in ipairs(redis.call('SMEMBERS', held)) do
 end
 redis.call('DEL', held)
 local removed = {}
+local function in_grace_elsewhere(person_id)
+  local leaving = redis.call('GET', prefix .. ':leaving:' .. person_id)
+  if not leaving then return false end
+  local owner = string.match(leaving, ' (.*)$')
+  return owner ~= process and redis.call('EXISTS', prefix .. ':process:' .. owner) == 1
+end
 for _, pair in pairs(people) do
-  if live(prefix, pair[2]) == 0 then
+  if live(prefix, pair[2]) == 0 and not in_grace_elsewhere(pair[2]) then
     local record = drop(prefix, pair[1], pair[2])
     if record then
       table.insert(removed, pair[1])
@@ -177,7 +201,7 @@ class RedisPresence(LocalMembers):
         self.cluster = shared or cluster()
         self.prefix = self.cluster.prefix
         self.cluster.on_process_lost(self._reap_and_announce)
-        self._scripts: dict[str, Any] = {}
+        self._leaving: dict[str, Person] = {}  # person id -> whose grace period runs here
         self.on_reaped = None  # set by the rooms services: announce who left with a process
 
     def _key(self, room: str, what: str) -> str:
@@ -222,6 +246,8 @@ class RedisPresence(LocalMembers):
         if answer[0] == b"taken":
             raise username_taken()
         person = _person(room, answer[1])
+        if (leaving := self._leaving.pop(person.id, None)) is not None and leaving.departure:
+            leaving.departure.cancel()  # back in time (Redis forgot that grace period too)
         # One object per person in this process, holding this process's connections of them.
         person.connections = {*self.here(person_id=person.id), connection}
         for held in person.connections:
@@ -259,14 +285,24 @@ class RedisPresence(LocalMembers):
         if person is None:
             return None
         person.connections.discard(connection)
-        left = await self._run(_DETACH, person.room, person.id, self.cluster.process_id, connection)
-        return None if left else person
+        token = secrets.token_hex(6)
+        process = self.cluster.process_id
+        left = await self._run(_DETACH, person.room, person.id, process, connection, token)
+        if left:
+            return None
+        person.departure_token = token
+        self._leaving[person.id] = person
+        return person
 
     async def remove(self, person: Person) -> bool:
         process = self.cluster.process_id
-        return bool(await self._run(_REMOVE, person.room, person.id, process, ""))
+        token = person.departure_token or "none"
+        if self._leaving.get(person.id) is person:
+            del self._leaving[person.id]
+        return bool(await self._run(_REMOVE, person.room, person.id, process, token))
 
     async def evict(self, person: Person) -> bool:
+        person = self._leaving.pop(person.id, person)
         if person.departure is not None:
             person.departure.cancel()
             person.departure = None

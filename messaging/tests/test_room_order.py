@@ -30,6 +30,9 @@ async def processes(redis_url, redis_prefix):
     await listener.subscribe(clusters[0].channel)
     yield orders, listener
     await listener.aclose()
+    await listener.connection_pool.disconnect()
+    for cluster in clusters:
+        await cluster.stop()
 
 
 async def published(listener, count: int) -> list[str]:

@@ -1,18 +1,9 @@
 """Processes of one cluster on the test's Redis, for the shared presence's tests."""
 
-import asyncio
-
 import pytest
 import redis.asyncio
 
 from chatsite.cluster import RedisCluster
-
-
-async def stop(cluster: RedisCluster) -> None:
-    """Leave the cluster, wait for its tasks to end and close its client."""
-    await cluster.stop()
-    await asyncio.gather(*cluster._tasks, return_exceptions=True)
-    await cluster.redis().aclose()
 
 
 @pytest.fixture
@@ -28,7 +19,7 @@ async def make_cluster(redis_url, redis_prefix):
 
     yield make
     for cluster in made:
-        await stop(cluster)
+        await cluster.stop()
     client = redis.asyncio.Redis.from_url(redis_url)
     try:
         keys = [key async for key in client.scan_iter(match=f"{redis_prefix}:*")]

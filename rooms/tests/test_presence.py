@@ -15,11 +15,6 @@ from rooms.redis_presence import RedisPresence
 ANA = session_person_key("ana-session")
 BOB = session_person_key("bob-session")
 
-DEPARTURE_KEPT = (
-    "RedisPresence.join makes a new Person and leaves the departure task of the one that "
-    "`detach` returned running: its grace-period removal is never called off"
-)
-
 
 @pytest.fixture(params=["in_process", "redis"])
 def presence(request) -> InProcessPresence | RedisPresence:
@@ -119,10 +114,8 @@ async def test_a_person_back_within_the_grace_period_is_not_new_and_keeps_their_
 
 
 async def test_a_person_back_within_the_grace_period_has_their_pending_departure_called_off(
-    presence, request
+    presence,
 ):
-    if isinstance(presence, RedisPresence):
-        request.applymarker(pytest.mark.xfail(strict=True, reason=DEPARTURE_KEPT))
     await presence.join(room="React", username="ana", person_key=ANA, connection="c-1")
     person = await presence.detach(connection="c-1")
     person.departure = departure = asyncio.create_task(asyncio.sleep(60))

@@ -118,11 +118,6 @@ async def test_a_person_back_through_the_other_process_within_the_grace_is_not_r
     assert await usernames(b) == ["ana"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a grace period is not tied to the departure that began it: the first process's "
-    "pending removal takes out a person whose later grace period has only just begun",
-)
 async def test_a_grace_period_that_ended_with_a_return_does_not_remove_them_later(processes):
     a, b = processes
     await join(a, "ana", ANA, "c-a")
@@ -190,11 +185,6 @@ async def test_evict_removes_a_person_whatever_process_holds_their_connections(p
     assert taken.is_new
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="evict drops the person but leaves each of their connections in the `held` set of "
-    "the process holding it, until that process ends: one entry per evicted connection",
-)
 async def test_an_evicted_person_leaves_nothing_of_theirs_in_what_a_process_holds(processes):
     a, _ = processes
     ana = await join(a, "ana", ANA, "c-a")
