@@ -15,8 +15,9 @@ import signal
 import socket
 import subprocess
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from chatsite.local_env import env_file_add_missing
 from messaging.harperdb import HarperDBClient, HarperDBError
@@ -80,6 +81,9 @@ class LocalHarperDB:
     username: str
     password: str
     threads: int = 1
+    # Top-level sections added to the configuration applied on every start, e.g.
+    # `replication` (README.md "HarperDB on several machines").
+    extra_config: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def on_free_ports(cls, root: Path, *, username: str, password: str) -> LocalHarperDB:
@@ -186,6 +190,7 @@ class LocalHarperDB:
                     # Without a port, HarperDB 4.7 registers its authentication layer for
                     # port "all" and binds that to a random port on every interface.
                     "authentication": {"port": address},
+                    **self.extra_config,
                 }
             ),
         }
