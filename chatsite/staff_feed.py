@@ -22,8 +22,16 @@ async def staff_feed_presence(*, room: str, people: list[dict[str, Any]]) -> Non
     await _publish({"kind": "presence", "room": room, "people": people})
 
 
-async def staff_feed_message_posted(*, room: str, created_ms: int) -> None:
-    await _publish({"kind": "message", "room": room, "created_ms": created_ms})
+async def staff_feed_messages_posted(posted: list[tuple[str, int]]) -> None:
+    """Messages were stored and delivered: (room, created_ms) each, oldest first. One event
+    for all of them (a stored batch), with how many each room got and when its last was."""
+    rooms: dict[str, dict[str, Any]] = {}
+    for room, created_ms in posted:
+        entry = rooms.setdefault(room, {"room": room, "count": 0})
+        entry["count"] += 1
+        entry["created_ms"] = created_ms
+    if rooms:
+        await _publish({"kind": "messages", "rooms": list(rooms.values())})
 
 
 async def staff_feed_message_deleted(*, room: str, message_id: str, created_ms: int) -> None:

@@ -11,7 +11,7 @@ from django.conf import settings
 from chatsite import events
 from chatsite.errors import ChatError, ErrorCode
 from chatsite.publish import publisher
-from chatsite.staff_feed import staff_feed_message_deleted, staff_feed_message_posted
+from chatsite.staff_feed import staff_feed_message_deleted, staff_feed_messages_posted
 from chatsite.text import is_blank
 from messaging import backend
 from messaging.store import Message, MessageIdClock, message_id_in_room, message_id_time
@@ -40,11 +40,10 @@ async def _deliver(message: Message) -> None:
     if (tail := backend.history_tail()) is not None:
         tail.appended(message)
     await publisher().to_room(message.room, events.RECEIVE_MESSAGE, message.to_payload())
-    await _tell_staff(message)
 
 
-async def _tell_staff(message: Message) -> None:
-    await staff_feed_message_posted(room=message.room, created_ms=message.created_ms)
+async def _tell_staff(batch: list[Message]) -> None:
+    await staff_feed_messages_posted([(message.room, message.created_ms) for message in batch])
 
 
 _writers: dict[asyncio.AbstractEventLoop, MessageWriter] = {}
@@ -58,7 +57,8 @@ def message_writer() -> MessageWriter:
         _writers[loop] = MessageWriter(
             store=backend.message_store(),
             order=order,
-            deliver=_deliver if order is None else _tell_staff,
+            deliver=_deliver if order is None else None,
+            after_batch=_tell_staff,
             run_blocking=backend.in_harperdb_pool,
             retry_seconds=settings.CHAT_STORE_RETRY_SECONDS,
             queue_max=settings.CHAT_STORE_QUEUE_MAX,

@@ -47,14 +47,16 @@ class MessageWriter:
         self,
         *,
         store: MessageStore,
-        deliver: Callable[[Message], Awaitable[None]],
+        deliver: Callable[[Message], Awaitable[None]] | None,
         run_blocking: BlockingRunner,
         retry_seconds: float,
         queue_max: int,
         order: RedisRoomOrder | None = None,
+        after_batch: Callable[[list[Message]], Awaitable[None]] | None = None,
     ):
         self.store = store
         self.order = order
+        self.after_batch = after_batch
         self.deliver = deliver
         self.run_blocking = run_blocking
         self.retry_seconds = retry_seconds
@@ -130,8 +132,14 @@ class MessageWriter:
                 placed_twice.append(pending.message)  # stored before, by another process
         if self.order is not None:
             await self.order.release(new, placed_twice)
-        for message in new:
-            await self._deliver(message)
+        if self.deliver is not None:
+            for message in new:
+                await self._deliver(message)
+        if self.after_batch is not None and new:
+            try:
+                await self.after_batch(new)
+            except Exception:
+                logger.exception("after storing a batch of %d messages", len(new))
         for pending in batch:
             self._finish(pending, originals.get(pending.message.idempotency_key, pending.message))
         metrics.MESSAGES_DELIVERED.inc(len(new))

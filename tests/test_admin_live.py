@@ -120,9 +120,10 @@ async def test_staff_see_messages_counted_live(chat_server, staff, people):
         ack = await ana.send("counted")
         while True:
             event = json.loads((await socket.receive(timeout=2)).data)
-            if event["kind"] == "message" and event["room"] == room:
+            posted = [entry for entry in event.get("rooms", []) if entry["room"] == room]
+            if event["kind"] == "messages" and posted:
                 break
-        assert event["created_ms"] == ack["__createdtime__"]
+        assert posted == [{"room": room, "count": 1, "created_ms": ack["__createdtime__"]}]
 
 
 async def test_an_announcement_reaches_the_room_and_no_other(chat_server, staff, people):

@@ -179,3 +179,22 @@ async def test_a_rooms_history_moves_to_its_new_name_in_order_with_its_times(
     assert [(m.message, m.created_ms) for m in moved] == [(m.message, m.created_ms) for m in old]
     assert memory_store.latest(room=room, limit=10) == []
     assert len(memory_store.latest(room=f"other-{room}", limit=10)) == 2
+
+
+async def test_the_staff_hear_of_a_stored_batch_in_one_event_per_batch(
+    memory_store, published, staff_feed
+):
+    await staff_feed()  # whatever came before
+    posts = [
+        message_post(room=room, username="ana", text=text, client_id=None)
+        for room, text in [("React", "one"), ("Vue", "two"), ("React", "three")]
+    ]  # queued before the writer runs: one batch
+    stored = [await post for post in posts]
+    [event] = await staff_feed()
+    assert event == {
+        "kind": "messages",
+        "rooms": [
+            {"room": "React", "count": 2, "created_ms": stored[2].created_ms},
+            {"room": "Vue", "count": 1, "created_ms": stored[1].created_ms},
+        ],
+    }

@@ -74,14 +74,17 @@ const handlers = {
     }));
     flash(row);
   },
-  message(event) {
-    const row = rowFor(event.room);
-    addToCount(row, ".last-hour", 1);
-    addToCount(row, ".total", 1);
-    const last = row.querySelector(".last-message");
-    last.dataset.ms = event.created_ms;
-    last.textContent = formatTime(event.created_ms);
-    flash(row);
+  // One event per stored batch: how many messages each room got, and when its last was.
+  messages(event) {
+    for (const posted of event.rooms) {
+      const row = rowFor(posted.room);
+      addToCount(row, ".last-hour", posted.count);
+      addToCount(row, ".total", posted.count);
+      const last = row.querySelector(".last-message");
+      last.dataset.ms = posted.created_ms;
+      last.textContent = formatTime(posted.created_ms);
+      flash(row);
+    }
   },
   message_deleted(event) {
     const row = rowFor(event.room);
