@@ -10,6 +10,7 @@ import warnings
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
+import aiohttp
 import socketio
 
 from chatsite import events
@@ -30,9 +31,14 @@ def unique_room(label: str = "room") -> str:
 
 
 class ChatClient:
-    def __init__(self, url: str):
+    def __init__(self, url: str, *, source_address: str | None = None):
+        """A client of `url`; with `source_address` (a loopback address such as 127.0.0.2) its
+        connections, polling and WebSocket alike, come from there, e.g. to land on a chosen
+        process behind a proxy that routes by client address."""
         self.url = url
-        self.sio = socketio.AsyncClient(reconnection=False)
+        self.source_address = source_address
+        options = {} if source_address is None else {"http_session": self._http_session}
+        self.sio = socketio.AsyncClient(reconnection=False, **options)
         self.received: list[tuple[str, Any]] = []
         self.arrivals: list[tuple[float, dict]] = []  # chat messages, with when they came
         self._arrival = asyncio.Condition()
@@ -49,6 +55,11 @@ class ChatClient:
 
     async def _gone_away(self, *reason: Any) -> None:
         self._gone.set()
+
+    def _http_session(self) -> aiohttp.ClientSession:
+        # A factory, not a session: Engine.IO's client then closes it with the connection.
+        connector = aiohttp.TCPConnector(local_addr=(self.source_address, 0))
+        return aiohttp.ClientSession(connector=connector)
 
     async def connect(self, **options: Any) -> None:
         await self.sio.connect(self.url, wait_timeout=10, **options)
@@ -115,6 +126,15 @@ class ChatClient:
 
         await self._until(lambda: found() is not None, timeout)
         return found()
+
+    async def wait_until(self, condition: Callable[[], bool], timeout: float = 5) -> None:
+        """Wait until `condition` holds, looked at again each time an event arrives."""
+        await self._until(condition, timeout)
+
+    def roster(self) -> list[str] | None:
+        """The usernames of the latest `chatroom_users`, or None before any."""
+        rosters = self.events_named(events.CHATROOM_USERS)
+        return [person["username"] for person in rosters[-1]] if rosters else None
 
     async def wait_for_messages(self, ids: Iterable[str], timeout: float = 5) -> None:
         """Wait until every chat message in `ids` has arrived, in whatever order."""

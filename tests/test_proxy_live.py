@@ -1,23 +1,13 @@
 """The production run: DevRooms started by `deploy.cluster`, behind Debian's nginx running the
 site rendered from `deploy/nginx-site.conf.template`, each on a free port of 127.0.0.1.
 
-One DevRooms process only. Two behind nginx need presence shared between processes first
-(issue 11): until then each process would show its own roster, so no test here pretends.
+One DevRooms process here; tests/test_cluster_live.py puts two behind nginx.
 """
 
 from __future__ import annotations
 
-import asyncio
-import grp
-import os
-import pwd
 import re
-import shutil
-import signal
-import socket
 import subprocess
-import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,54 +16,38 @@ import pytest
 import requests
 import socketio
 
+from deploy.local_nginx import NGINX, LocalNginx
 from deploy.nginx_site import nginx_site
 from messaging.local_harperdb import free_port
 from tests.chat_client import ChatClient, unique_room
+from tests.cluster import Launcher, close_clients, production_environment, stop_group
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 METRICS_TOKEN = "proxy-test-metrics-token"
 PER_ADDRESS = 4  # CHAT_MAX_CONNECTIONS_PER_IP of the process behind the proxy
+LOW_OPEN_FILES_LIMIT = ["/bin/sh", "-c", 'ulimit -Sn 1024 && exec "$@"', "sh"]
 
 pytestmark = pytest.mark.skipif(
     not Path(NGINX).exists(), reason="Debian's nginx is missing: `make nginx` installs it"
 )
 
 
-def wait_for_port(port: int, process: subprocess.Popen, what: str, log: Path) -> None:
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline and process.poll() is None:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise RuntimeError(f"{what} did not start:\n{log.read_text(errors='replace')[-3000:]}")
-
-
-def stop_group(process: subprocess.Popen) -> None:
-    """Stop a process we started (in its own group): SIGTERM, then SIGKILL to its group."""
-    if process.poll() is None:
-        process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-
-
 @dataclass
 class Deployment:
     port: int
-    run_dir: Path
+    launcher: Launcher
     static_root: Path
-    log: Path
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def log(self) -> Path:
+        return self.launcher.log
+
     def daphne_pid(self) -> int:
-        return int((self.run_dir / f"daphne-{self.port}.pid").read_text())
+        return self.launcher.daphne_pid(self.port)
 
 
 @pytest.fixture(scope="module")
@@ -82,105 +56,41 @@ def deployment(tmp_path_factory, harperdb_settings):
 
     Stopped with `deploy.cluster stop`, which must leave no process of it behind."""
     folder = tmp_path_factory.mktemp("production-run")
-    deployment = Deployment(
-        port=free_port(),
-        run_dir=folder / "run",
-        static_root=folder / "static",
-        log=folder / "launcher.log",
+    port = free_port()
+    environment = production_environment(
+        folder,
+        harperdb_settings,
+        CHAT_MAX_CONNECTIONS_PER_IP=str(PER_ADDRESS),
+        CHAT_METRICS_TOKEN=METRICS_TOKEN,
     )
-    environment = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "chatsite.settings",
-        "DJANGO_ENV_FILE": str(folder / "none.env"),  # not the developer's own .env
-        "DJANGO_SECRET_KEY": "production-run-tests-only",
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "DATABASE_URL": f"sqlite:///{folder / 'db.sqlite3'}",
-        "DJANGO_STATIC_ROOT": str(deployment.static_root),
-        "CHAT_RATE_LIMIT": "0",
-        "CHAT_ROOM_CREATE_PER_HOUR": "0",
-        "CHAT_MAX_CONNECTIONS_PER_IP": str(PER_ADDRESS),
-        "CHAT_METRICS_TOKEN": METRICS_TOKEN,
-        **{name: str(value) for name, value in harperdb_settings.items()},
-    }
-    environment.pop("DJANGO_DEBUG", None)
-    command = [sys.executable, "-m", "deploy.cluster"]
-    where = ["--run-dir", str(deployment.run_dir)]
-    low_open_files_limit = ["/bin/sh", "-c", 'ulimit -Sn 1024 && exec "$@"', "sh"]
-    one_process = ["--processes", "1", "--first-port", str(deployment.port)]
-    with open(deployment.log, "ab") as log:
-        launcher = subprocess.Popen(
-            [*low_open_files_limit, *command, "start", *one_process, *where],
-            cwd=PROJECT_DIR,
-            env=environment,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    launcher = Launcher(
+        ports=[port], run_dir=folder / "run", environment=environment, log=folder / "launcher.log"
+    )
     try:
-        deadline = time.monotonic() + 120
-        while "Ready." not in deployment.log.read_text() and time.monotonic() < deadline:
-            assert launcher.poll() is None, deployment.log.read_text()
-            time.sleep(0.2)
-        assert "Ready." in deployment.log.read_text(), deployment.log.read_text()
-        daphne = deployment.daphne_pid()
-        yield deployment
-        subprocess.run([*command, "stop", *where], cwd=PROJECT_DIR, env=environment, check=True)
-        assert launcher.wait(timeout=20) == 0
+        launcher.start(wrapper=LOW_OPEN_FILES_LIMIT).wait_ready()
+        daphne = launcher.daphne_pid(port)
+        yield Deployment(
+            port=port, launcher=launcher, static_root=Path(environment["DJANGO_STATIC_ROOT"])
+        )
+        assert launcher.stop() == 0
         assert not Path(f"/proc/{daphne}").exists()
     finally:
-        stop_group(launcher)
-
-
-@dataclass
-class Proxy:
-    port: int
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        stop_group(launcher.process)
 
 
 @pytest.fixture(scope="module")
 def proxy(tmp_path_factory, deployment):
     """Debian's nginx with a configuration of its own in a temporary prefix, serving the
     rendered DevRooms site on a free port of 127.0.0.1; stopped by its PID."""
-    prefix = tmp_path_factory.mktemp("nginx")
-    port = free_port()
-    site = prefix / "devrooms.conf"
-    site.write_text(
-        nginx_site(
-            ports=[deployment.port],
-            listen=f"127.0.0.1:{port}",
-            server_name="_",
-            static_root=deployment.static_root,
-        )
-    )
-    temp = {name: prefix / "temp" / name for name in ("body", "proxy", "fastcgi", "uwsgi", "scgi")}
-    for folder in temp.values():
-        folder.mkdir(parents=True)
-    user = f"{pwd.getpwuid(os.geteuid()).pw_name} {grp.getgrgid(os.getegid()).gr_name}"
-    config = prefix / "nginx.conf"
-    config.write_text(
-        f"daemon off;\nworker_processes 1;\npid {prefix}/nginx.pid;\nuser {user};\n"
-        f"error_log {prefix}/error.log info;\nevents {{ worker_connections 512; }}\n"
-        "http {\n    include /etc/nginx/mime.types;\n"
-        f"    access_log {prefix}/access.log;\n"
-        f"    client_body_temp_path {temp['body']};\n    proxy_temp_path {temp['proxy']};\n"
-        f"    fastcgi_temp_path {temp['fastcgi']};\n    uwsgi_temp_path {temp['uwsgi']};\n"
-        f"    scgi_temp_path {temp['scgi']};\n    include {site};\n}}\n"
-    )
-    log = prefix / "error.log"
-    nginx = subprocess.Popen(
-        [NGINX, "-p", str(prefix), "-c", str(config), "-e", str(log)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
+    nginx = LocalNginx(
+        tmp_path_factory.mktemp("nginx"),
+        upstream_ports=[deployment.port],
+        static_root=deployment.static_root,
     )
     try:
-        wait_for_port(port, nginx, "nginx", log)
-        yield Proxy(port=port)
+        yield nginx.start()
     finally:
-        stop_group(nginx)
+        nginx.stop()
 
 
 @pytest.fixture
@@ -195,14 +105,7 @@ async def clients():
         return client
 
     yield open_client
-    for client in opened:
-        # A polling client's disconnect then waits for its pending long poll (up to 30 s,
-        # python-engineio's client, with or without a proxy); the server has the close at once.
-        closing = asyncio.ensure_future(client.disconnect())
-        try:
-            await asyncio.wait_for(asyncio.shield(closing), 2)
-        except TimeoutError:
-            pass
+    await close_clients(opened)
 
 
 async def round_trip(sender: ChatClient, receiver: ChatClient) -> None:
