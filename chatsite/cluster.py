@@ -30,6 +30,9 @@ from django.conf import settings
 
 logger = logging.getLogger(__name__)
 
+POOL_CONNECTIONS = 32  # to Redis, per process; the events channel holds one of them
+POOL_WAIT_SECONDS = 10.0
+
 EventHandler = Callable[[dict[str, Any]], Awaitable[None]]
 LostHandler = Callable[[str], Awaitable[None]]
 
@@ -92,7 +95,15 @@ class RedisCluster:
         loop = asyncio.get_running_loop()
         client = self._clients.get(loop)
         if client is None:
-            client = redis.asyncio.Redis.from_url(self.url, socket_connect_timeout=2)
+            # Callers wait for a free connection rather than fail when many changes come at
+            # once (hundreds of people leaving together); the wait is bounded.
+            pool = redis.asyncio.BlockingConnectionPool.from_url(
+                self.url,
+                max_connections=POOL_CONNECTIONS,
+                timeout=POOL_WAIT_SECONDS,
+                socket_connect_timeout=2,
+            )
+            client = redis.asyncio.Redis.from_pool(pool)
             self._clients[loop] = client
         return client
 

@@ -192,3 +192,14 @@ async def test_an_evicted_person_leaves_nothing_of_theirs_in_what_a_process_hold
     a.forget(connection="c-a")
     held = await a.cluster.redis().smembers(a.cluster.key("held", a.cluster.process_id))
     assert not [entry for entry in held if ana.person.id.encode() in entry]
+
+
+async def test_hundreds_of_people_leaving_at_once_all_leave(processes):
+    """Many changes at once wait for one of the process's few Redis connections; none fails."""
+    a, _ = processes
+    people = [f"p{number}" for number in range(300)]
+    await asyncio.gather(*(join(a, name, session_person_key(name), name) for name in people))
+    leaving = await asyncio.gather(*(a.detach(connection=name) for name in people))
+    removed = await asyncio.gather(*(a.remove(person) for person in leaving))
+    assert all(removed)
+    assert await usernames(a) == []
