@@ -15,28 +15,42 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
 import os
 import secrets
-import shutil
 import signal
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+
+from harness import (
+    BENCH_DIR,
+    HARPERDB_PASSWORD,
+    HARPERDB_USER,
+    PROJECT_DIR,
+    bench_store,
+    devrooms_environment,
+    generate,
+    integers,
+    milliseconds,
+    missing_from_history,
+    node,
+    number,
+    peak_rss_mb,
+    per_delivery,
+    print_columns,
+    record,
+    reset_peak_rss,
+    say,
+)
 
 from messaging.local_harperdb import LocalHarperDB, free_port
 from messaging.store import HarperDBMessageStore, Message, MessageIdClock
 
-BENCH_DIR = Path(__file__).resolve().parent
-PROJECT_DIR = BENCH_DIR.parent
-LOAD_GENERATOR = BENCH_DIR / "fanout_load.mjs"
 PEER = BENCH_DIR / "peer.mjs"
 ASGI_APP = "chatsite.asgi:application"
 
@@ -48,15 +62,7 @@ def daphne_command() -> list[str]:
     return [sys.executable, "-m", module]
 
 
-DATABASE = "devrooms_bench"
-HARPERDB_USER = "bench"
-HARPERDB_PASSWORD = secrets.token_urlsafe(12)
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 SETTLE_SECONDS = 3.0  # between runs: DevRooms announces departures after its grace period
-
-
-def say(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
 
 
 @dataclass
@@ -72,18 +78,10 @@ class Server:
         return self.process.pid
 
     def reset_peak_rss(self) -> None:
-        # Writing 5 to clear_refs resets VmHWM (Linux 4.0+); without it, VmHWM is the peak
-        # since the process started, so later runs would show earlier runs' peaks.
-        try:
-            Path(f"/proc/{self.pid}/clear_refs").write_text("5")
-        except OSError:
-            pass
+        reset_peak_rss(self.pid)
 
     def peak_rss_mb(self) -> float:
-        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-        return float("nan")
+        return peak_rss_mb(self.pid)
 
     def stop(self) -> None:
         """Stop the server and anything it started (it leads its own process group)."""
@@ -102,13 +100,6 @@ class Server:
         return self.log_file.read_text(errors="replace")[-3000:]
 
 
-def process_cpu_seconds(pid: int) -> float:
-    """utime + stime of a process, all its threads."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    utime, stime = int(fields[11]), int(fields[12])  # fields 14 and 15 of proc(5)
-    return (utime + stime) / CLOCK_TICKS
-
-
 def wait_until_answers(server: Server, *, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and server.process.poll() is None:
@@ -124,28 +115,11 @@ def wait_until_answers(server: Server, *, timeout: float = 30) -> None:
 
 
 def start_devrooms(folder: Path, harperdb: LocalHarperDB, *, clients: int) -> Server:
-    """DevRooms as deployed: Daphne, debug off, a migrated SQLite database of its own; the
-    chat rate limit off, and the per-address caps on connections and on new rooms lifted
-    (every client of the generator comes from 127.0.0.1, and each run makes new rooms)."""
+    """DevRooms under Daphne as harness.devrooms_environment has it (debug off, chat rate
+    limit off), with its SQLite database migrated; every client of the generator comes from
+    127.0.0.1."""
     folder.mkdir(parents=True, exist_ok=True)
-    environment = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "chatsite.settings",
-        "DJANGO_SECRET_KEY": secrets.token_urlsafe(32),
-        "DJANGO_DEBUG": "false",
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "DJANGO_LOG_LEVEL": "WARNING",
-        "DATABASE_URL": f"sqlite:///{folder / 'db.sqlite3'}",
-        "HARPERDB_URL": harperdb.url,
-        "HARPERDB_USERNAME": harperdb.username,
-        "HARPERDB_PASSWORD": harperdb.password,
-        "HARPERDB_DATABASE": DATABASE,
-        "HARPERDB_TABLE": "messages",
-        "REDIS_URL": "",
-        "CHAT_RATE_LIMIT": "0",
-        "CHAT_MAX_CONNECTIONS_PER_IP": str(clients + 100),
-        "CHAT_ROOM_CREATE_PER_HOUR": "1000000",
-    }
+    environment = devrooms_environment(folder, harperdb, clients=clients)
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
         cwd=PROJECT_DIR,
@@ -186,74 +160,19 @@ def start_peer(folder: Path) -> Server:
     return server
 
 
-def node() -> str:
-    found = shutil.which("node")
-    if found is None:
-        raise RuntimeError("node is not on PATH (Node 20 is needed, see README.md)")
-    return found
-
-
-def machine_cpu_seconds() -> float:
-    """CPU seconds all processes on this machine have used (every core, idle left out)."""
-    fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    user, nice, system, _idle, _iowait, irq, softirq = fields[:7]
-    return (user + nice + system + irq + softirq) / CLOCK_TICKS
-
-
-def generate(server: Server, arguments: list[str], *, limit_seconds: float) -> dict[str, Any]:
-    """Run the load generator against `server`. When it starts and stops sending, reads the
-    CPU seconds of the server, HarperDB (when the server has one), the generator and the
-    whole machine; what the machine spent beyond those is other people's work, as noise."""
-    process = subprocess.Popen(
-        [node(), str(LOAD_GENERATOR), "--url", server.url, *arguments],
-        cwd=PROJECT_DIR,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    watched = {"server": server.pid, "generator": process.pid}
+def generate_against(server: Server, arguments: list[str], *, limit_seconds: float) -> dict:
+    """The load generator against `server`, reading its CPU time and its HarperDB's."""
+    watched = {"server": [server.pid]}
     if server.harperdb_pid is not None:
-        watched["harperdb"] = server.harperdb_pid
-    watchdog = threading.Timer(limit_seconds, os.killpg, (process.pid, signal.SIGKILL))
-    watchdog.start()
-    marks: dict[str, dict[str, float]] = {}
-    result: dict[str, Any] = {"mode": "failed", "errors": ["no result"]}
-    try:
-        for line in process.stdout:
-            try:
-                report = json.loads(line)
-            except json.JSONDecodeError:
-                result = {"mode": "failed", "errors": [f"not JSON: {line[:200]}"]}
-                continue
-            if "phase" in report:
-                marks[report["phase"]] = {
-                    "machine": machine_cpu_seconds(),
-                    "wall": time.monotonic(),
-                    **{name: process_cpu_seconds(pid) for name, pid in watched.items()},
-                }
-            else:
-                result = report
-        process.wait()
-    finally:
-        watchdog.cancel()
-        if process.poll() is None:  # interrupted: it has a session of its own, so no Ctrl-C
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-    if {"sending", "drained"} <= marks.keys():
-        spent = {name: marks["drained"][name] - marks["sending"][name] for name in marks["sending"]}
-        for name in watched:
-            result[f"{name}_cpu_seconds"] = spent[name]
-        others = spent["machine"] - sum(spent[name] for name in watched)
-        result["other_processes_cores"] = max(0.0, others) / spent["wall"]
-    return result
+        watched["harperdb"] = [server.harperdb_pid]
+    return generate(server.url, arguments, watched=watched, limit_seconds=limit_seconds)
 
 
 def run_load(
     server: Server, options: argparse.Namespace, *, rate: int, prefix: str, duration: float
 ) -> dict:
     server.reset_peak_rss()
-    result = generate(
+    result = generate_against(
         server,
         [
             *("--clients", str(options.clients), "--rooms", str(options.rooms)),
@@ -264,27 +183,11 @@ def run_load(
         limit_seconds=duration + options.drain_max + 120,
     )
     result.update(server=server.name, rate=rate, peak_rss_mb=server.peak_rss_mb())
-    received = result.get("deliveries_received") or 0
-    if "server_cpu_seconds" in result and received:
-        result["cpu_us_per_delivery"] = result["server_cpu_seconds"] * 1e6 / received
-    if "harperdb_cpu_seconds" in result and received:
-        result["harperdb_cpu_us_per_delivery"] = result["harperdb_cpu_seconds"] * 1e6 / received
+    if (cpu := per_delivery(result, "server")) is not None:
+        result["cpu_us_per_delivery"] = cpu
+    if (cpu := per_delivery(result, "harperdb")) is not None:
+        result["harperdb_cpu_us_per_delivery"] = cpu
     return result
-
-
-def missing_from_history(store: HarperDBMessageStore, result: dict, prefix: str) -> int:
-    """Messages acked as stored that the room's history does not hold."""
-    clients, rooms = result["clients"], result["rooms"]
-    unacked = set(result["unacked_seqs"])
-    expected: dict[int, set[str]] = {room: set() for room in range(rooms)}
-    for seq in range(result["messages"]):
-        if seq not in unacked:
-            expected[(seq % clients) % rooms].add(f"m{seq}")
-    missing = 0
-    for room, client_ids in expected.items():
-        stored = store.latest(room=f"{prefix}-{room}", limit=len(client_ids) + 1000)
-        missing += len(client_ids - {message.client_id for message in stored})
-    return missing
 
 
 def seed_history(store: HarperDBMessageStore, room: str, count: int) -> None:
@@ -304,19 +207,11 @@ def seed_history(store: HarperDBMessageStore, room: str, count: int) -> None:
 
 
 def run_history(server: Server, options: argparse.Namespace, room: str) -> dict:
-    return generate(
+    return generate_against(
         server,
         ["--history-joins", str(options.history_joins), "--room", room],
         limit_seconds=120,
     )
-
-
-def milliseconds(figures: dict | None, name: str) -> str:
-    return "-" if not figures else f"{figures[name]:.1f}"
-
-
-def number(value: float | None, digits: int = 1) -> str:
-    return "-" if value is None else f"{value:.{digits}f}"
 
 
 def ratio(ours: float | None, theirs: float | None) -> str:
@@ -373,11 +268,7 @@ def print_table(rows: list[tuple[dict, dict | None]]) -> None:
     deliveries per second from the first send to the last delivery: below 20 x msgs/s
     (with 20 per room) when DevRooms falls behind. "others' cores": CPU that processes other
     than DevRooms, its HarperDB and the load generator used meanwhile (the machine's noise)."""
-    lines = [TABLE_HEADER] + [table_row(ours, peer) for ours, peer in rows]
-    widths = [max(len(line[column]) for line in lines) for column in range(len(TABLE_HEADER))]
-    print()
-    for line in lines:
-        print(" | ".join(cell.rjust(width) for cell, width in zip(line, widths, strict=True)))
+    print_columns(TABLE_HEADER, [table_row(ours, peer) for ours, peer in rows])
 
 
 def print_joins(rows: list[tuple[dict, dict | None]], history: list[dict]) -> None:
@@ -401,10 +292,7 @@ def print_joins(rows: list[tuple[dict, dict | None]], history: list[dict]) -> No
 
 
 def benchmark(options: argparse.Namespace, folder: Path, harperdb: LocalHarperDB) -> None:
-    client = harperdb.client()
-    client.timeout = 30
-    store = HarperDBMessageStore(client, database=DATABASE, table="messages")
-    store.bootstrap()
+    store = bench_store(harperdb)
     servers: list[Server] = []
     try:
         devrooms = start_devrooms(folder / "devrooms", harperdb, clients=options.clients)
@@ -462,15 +350,6 @@ def benchmark(options: argparse.Namespace, folder: Path, harperdb: LocalHarperDB
             server.stop()
 
 
-def record(options: argparse.Namespace, result: dict) -> None:
-    """Progress on stderr; every result in full to --json when given."""
-    shown = {key: value for key, value in result.items() if key != "unacked_seqs"}
-    say(json.dumps(shown))
-    if options.json:
-        with open(options.json, "a") as out:
-            out.write(json.dumps(result) + "\n")
-
-
 def main(options: argparse.Namespace) -> None:
     # A polite kill (SIGTERM) unwinds like Ctrl-C, so everything started is stopped.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -489,7 +368,7 @@ def parse_arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--rates",
-        type=lambda text: [int(rate) for rate in text.split(",")],
+        type=integers,
         default=[200, 500, 1000],
         help="total messages/s, comma-separated (default 200,500,1000)",
     )

@@ -14,11 +14,19 @@
 // History mode (--history-joins K --room NAME): K joins one after another, each on a new
 // connection, timing join_room -> last_100_messages (after 3 untimed warm-up joins).
 //
-// stdout: {"phase":"sending"} when sending starts and {"phase":"drained"} when it is over
-// (the driver reads the server's CPU time at both), then one JSON line with the result.
+// --local-addresses A,B,...: client i connects from address i % (their number), e.g.
+// 127.0.0.2,127.0.0.3 (all of 127.0.0.0/8 is the loopback on Linux), so that a proxy
+// hashing the client address spreads the clients over its upstreams; by default the
+// system picks (127.0.0.1).
+//
+// stdout (load mode): {"phase":"joined"} once every client has joined (the clients stay
+// connected until "drained"), {"phase":"sending"} when sending starts and {"phase":"drained"}
+// when it is over (the driver reads the server's CPU time at these), then one JSON line with
+// the result.
 //
 //   node bench/fanout_load.mjs --url http://127.0.0.1:8000 [--clients 200 --rooms 10
-//        --rate 500 --duration 10 --drain 10 --drain-max 180 --prefix bench]
+//        --rate 500 --duration 10 --drain 10 --drain-max 180 --prefix bench
+//        --local-addresses 127.0.0.2,127.0.0.3]
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { io } from "socket.io-client";
@@ -35,11 +43,16 @@ const { values: options } = parseArgs({
     prefix: { type: "string", default: `bench-${Date.now()}` },
     "history-joins": { type: "string", default: "0" },
     room: { type: "string" },
+    "local-addresses": { type: "string", default: "" },
   },
 });
 const url = options.url;
 if (!/^http:\/\/(127\.0\.0\.1|localhost):\d+$/.test(url ?? "")) {
   throw new Error("--url must be http://127.0.0.1:<port>: this generator loads loopback only");
+}
+const localAddresses = options["local-addresses"].split(",").filter(Boolean);
+if (!localAddresses.every((address) => /^127\.\d+\.\d+\.\d+$/.test(address))) {
+  throw new Error("--local-addresses must be loopback addresses (127.x.y.z)");
 }
 const CONNECT_TIMEOUT_MS = 20_000;
 const errors = [];
@@ -65,12 +78,16 @@ function percentiles(samples) {
   return { p50: round(at(0.5)), p95: round(at(0.95)), p99: round(at(0.99)), max: round(sorted[sorted.length - 1]) };
 }
 
-function connect() {
+// engine.io-client hands `localAddress` to the `ws` WebSocket it opens in Node.
+function connect(number) {
   const socket = io(url, {
     transports: ["websocket"],
     reconnection: false,
     forceNew: true,
     timeout: CONNECT_TIMEOUT_MS,
+    ...(localAddresses.length > 0 && {
+      localAddress: localAddresses[number % localAddresses.length],
+    }),
   });
   return new Promise((resolve, reject) => {
     socket.once("connect", () => resolve(socket));
@@ -109,12 +126,13 @@ async function load() {
   const joinStarted = performance.now();
   const members = await Promise.all(
     Array.from({ length: clients }, async (_, client) => {
-      const socket = await connect();
+      const socket = await connect(client);
       const joined = await join(socket, `u${client}`, `${options.prefix}-${roomOf(client)}`);
       return { socket, joinMs: joined.ms };
     }),
   );
   const connectJoinSeconds = (performance.now() - joinStarted) / 1000;
+  say({ phase: "joined" });
 
   // Per message: its send time, how often it arrived; per delivery: its latency.
   const sentAt = new Float64Array(total);
@@ -248,7 +266,7 @@ async function history() {
   const times = [];
   const lengths = new Set();
   for (let number = 0; number < warmUps + joins; number += 1) {
-    const socket = await connect();
+    const socket = await connect(number);
     const joined = await join(socket, `h${number}`, options.room);
     socket.close();
     if (number >= warmUps) {

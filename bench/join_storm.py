@@ -16,14 +16,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from fanout import (
-    DATABASE,
-    HARPERDB_PASSWORD,
-    HARPERDB_USER,
-    PROJECT_DIR,
-    node,
-    start_devrooms,
-)
+from fanout import start_devrooms
+from harness import DATABASE, HARPERDB_PASSWORD, HARPERDB_USER, PROJECT_DIR, node
 
 from messaging.local_harperdb import LocalHarperDB
 from messaging.store import HarperDBMessageStore
