@@ -3,10 +3,17 @@
 Daphne builds its event loop when `daphne.server` is first imported (Twisted's asyncio
 reactor runs on it), so the loop policy is set before that import. Everything after is
 Daphne's own command line. CHAT_UVLOOP=false (or uvloop missing) keeps asyncio's own loop.
+
+`-b HOST -p PORT` become the same TCP endpoint with a listen backlog of CHAT_LISTEN_BACKLOG
+(1024): with Twisted's default of 50, hundreds of clients connecting at once (a restart, a
+proxy failing over) overflow the queue, and each dropped client waits a second for its
+SYN to be sent again.
 """
 
+import argparse
 import asyncio
 import os
+import sys
 
 import environ
 
@@ -26,11 +33,27 @@ def _use_uvloop() -> bool:
     return True
 
 
+def with_backlog(arguments: list[str], backlog: int) -> list[str]:
+    """Daphne's arguments, with `-b/--bind` and `-p/--port` given as an endpoint that has
+    this listen backlog (Daphne's CLI has no option for it)."""
+    from daphne.endpoints import build_endpoint_description_strings
+
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("-b", "--bind")
+    parser.add_argument("-p", "--port", type=int)
+    known, rest = parser.parse_known_args(arguments)
+    if known.bind is None or known.port is None:
+        return arguments
+    [endpoint] = build_endpoint_description_strings(host=known.bind, port=known.port)
+    return ["-e", f"{endpoint}:backlog={backlog}", *rest]
+
+
 def main() -> None:
     _use_uvloop()
     from daphne.cli import CommandLineInterface
 
-    CommandLineInterface.entrypoint()
+    backlog = int(os.environ.get("CHAT_LISTEN_BACKLOG", "1024"))
+    CommandLineInterface().run(with_backlog(sys.argv[1:], backlog))
 
 
 if __name__ == "__main__":

@@ -1,9 +1,11 @@
-"""`python -m chatsite.serve` runs Daphne on uvloop unless told not to."""
+"""`python -m chatsite.serve` runs Daphne on uvloop unless told not to, with a listen backlog."""
 
 import subprocess
 import sys
 
 import pytest
+
+from chatsite.serve import with_backlog
 
 LOOP_AFTER_SETUP = (
     "import asyncio; from chatsite import serve; serve._use_uvloop(); "
@@ -21,3 +23,28 @@ def test_the_event_loop_is_uvloop_unless_chat_uvloop_is_off(setting, loop_module
         check=True,
     )
     assert completed.stdout.strip().startswith(loop_module)
+
+
+APP = "chatsite.asgi:application"
+
+
+def test_host_and_port_become_one_endpoint_with_the_backlog():
+    arguments = ["-b", "127.0.0.1", "-p", "8001", "--proxy-headers", APP]
+    assert with_backlog(arguments, 1024) == [
+        "-e",
+        "tcp:port=8001:interface=127.0.0.1:backlog=1024",
+        "--proxy-headers",
+        APP,
+    ]
+
+
+def test_an_ipv6_host_is_escaped_as_daphne_does():
+    assert with_backlog(["--bind", "::1", "--port", "8001", APP], 64)[:2] == [
+        "-e",
+        r"tcp:port=8001:interface=\:\:1:backlog=64",
+    ]
+
+
+def test_other_ways_of_listening_are_left_to_daphne():
+    for arguments in (["-u", "/run/devrooms.sock", APP], ["--fd", "3", APP], [APP]):
+        assert with_backlog(arguments, 1024) == arguments
