@@ -27,7 +27,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from collections import Counter
@@ -37,13 +36,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness import (
-    HARPERDB_PASSWORD,
-    HARPERDB_USER,
     PROJECT_DIR,
     bench_store,
     devrooms_environment,
     generate,
     integers,
+    load_parser,
     milliseconds,
     missing_from_history,
     number,
@@ -52,6 +50,7 @@ from harness import (
     print_columns,
     record,
     reset_peak_rss,
+    run_with_harperdb,
     say,
 )
 
@@ -453,53 +452,25 @@ def benchmark(options: argparse.Namespace, folder: Path, harperdb: LocalHarperDB
 
 
 def main(options: argparse.Namespace) -> None:
-    # A polite kill (SIGTERM) unwinds like Ctrl-C, so everything started is stopped.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    with tempfile.TemporaryDirectory(prefix="devrooms-cluster-bench-") as folder:
-        harperdb = LocalHarperDB.on_free_ports(
-            Path(folder) / "harperdb", username=HARPERDB_USER, password=HARPERDB_PASSWORD
-        )
-        harperdb.start()
-        try:
-            benchmark(options, Path(folder), harperdb)
-        finally:
-            harperdb.stop()
+    run_with_harperdb(
+        "cluster-bench", lambda folder, harperdb: benchmark(options, folder, harperdb)
+    )
 
 
 def parse_arguments() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--rates",
-        type=integers,
-        default=[500, 1000],
-        help="total messages/s, comma-separated (default 500,1000)",
-    )
+    parser = load_parser(__doc__.splitlines()[0], rates=[500, 1000])
     parser.add_argument(
         "--processes",
         type=integers,
         default=[1, 2],
         help="DevRooms process counts, one row each, comma-separated (default 1,2)",
     )
-    parser.add_argument("--clients", type=int, default=200)
-    parser.add_argument("--rooms", type=int, default=10)
     parser.add_argument(
         "--source-addresses",
         type=int,
         default=None,
         help="loopback addresses the clients connect from (default: one per client, up to 253)",
     )
-    parser.add_argument("--duration", type=float, default=10, help="seconds of sending per run")
-    parser.add_argument(
-        "--warmup", type=float, default=3, help="seconds of unmeasured load first (0: none)"
-    )
-    parser.add_argument(
-        "--drain", type=float, default=10, help="give up after this many seconds without progress"
-    )
-    parser.add_argument(
-        "--drain-max", type=float, default=180, help="seconds to wait for late deliveries at most"
-    )
-    parser.add_argument("--repeat", type=int, default=1, help="run every row this many times")
-    parser.add_argument("--json", help="append every result as a JSON line to this file")
     parser.add_argument(
         "--logs", type=Path, help="keep every row's DevRooms, launcher and nginx logs here"
     )

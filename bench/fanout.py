@@ -21,7 +21,6 @@ import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -29,13 +28,11 @@ from pathlib import Path
 
 from harness import (
     BENCH_DIR,
-    HARPERDB_PASSWORD,
-    HARPERDB_USER,
     PROJECT_DIR,
     bench_store,
     devrooms_environment,
     generate,
-    integers,
+    load_parser,
     milliseconds,
     missing_from_history,
     node,
@@ -45,6 +42,7 @@ from harness import (
     print_columns,
     record,
     reset_peak_rss,
+    run_with_harperdb,
     say,
 )
 
@@ -351,44 +349,14 @@ def benchmark(options: argparse.Namespace, folder: Path, harperdb: LocalHarperDB
 
 
 def main(options: argparse.Namespace) -> None:
-    # A polite kill (SIGTERM) unwinds like Ctrl-C, so everything started is stopped.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    with tempfile.TemporaryDirectory(prefix="devrooms-fanout-") as folder:
-        harperdb = LocalHarperDB.on_free_ports(
-            Path(folder) / "harperdb", username=HARPERDB_USER, password=HARPERDB_PASSWORD
-        )
-        harperdb.start()
-        try:
-            benchmark(options, Path(folder), harperdb)
-        finally:
-            harperdb.stop()
+    run_with_harperdb("fanout", lambda folder, harperdb: benchmark(options, folder, harperdb))
 
 
 def parse_arguments() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--rates",
-        type=integers,
-        default=[200, 500, 1000],
-        help="total messages/s, comma-separated (default 200,500,1000)",
-    )
-    parser.add_argument("--clients", type=int, default=200)
-    parser.add_argument("--rooms", type=int, default=10)
-    parser.add_argument("--duration", type=float, default=10, help="seconds of sending per run")
-    parser.add_argument(
-        "--warmup", type=float, default=3, help="seconds of unmeasured load first (0: none)"
-    )
-    parser.add_argument(
-        "--drain", type=float, default=10, help="give up after this many seconds without progress"
-    )
-    parser.add_argument(
-        "--drain-max", type=float, default=180, help="seconds to wait for late deliveries at most"
-    )
-    parser.add_argument("--repeat", type=int, default=1, help="run every rate this many times")
+    parser = load_parser(__doc__.splitlines()[0], rates=[200, 500, 1000])
     parser.add_argument("--history-messages", type=int, default=1000)
     parser.add_argument("--history-joins", type=int, default=50, help="0 skips the history run")
     parser.add_argument("--only", choices=["devrooms", "both"], default="both")
-    parser.add_argument("--json", help="append every result as a JSON line to this file")
     return parser.parse_args()
 
 

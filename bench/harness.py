@@ -217,3 +217,47 @@ def print_columns(header: list[str], rows: list[list[str]]) -> None:
 def integers(text: str) -> list[int]:
     """An option's comma-separated integers, e.g. --rates 200,500."""
     return [int(value) for value in text.split(",")]
+
+
+def load_parser(description: str, *, rates: list[int]) -> argparse.ArgumentParser:
+    """The options every fan-out benchmark takes: the load, its phases, repeats, output."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument(
+        "--rates",
+        type=integers,
+        default=rates,
+        help=f"total messages/s, comma-separated (default {','.join(map(str, rates))})",
+    )
+    parser.add_argument("--clients", type=int, default=200)
+    parser.add_argument("--rooms", type=int, default=10)
+    parser.add_argument("--duration", type=float, default=10, help="seconds of sending per run")
+    parser.add_argument(
+        "--warmup", type=float, default=3, help="seconds of unmeasured load first (0: none)"
+    )
+    parser.add_argument(
+        "--drain", type=float, default=10, help="give up after this many seconds without progress"
+    )
+    parser.add_argument(
+        "--drain-max", type=float, default=180, help="seconds to wait for late deliveries at most"
+    )
+    parser.add_argument("--repeat", type=int, default=1, help="run every row this many times")
+    parser.add_argument("--json", help="append every result as a JSON line to this file")
+    return parser
+
+
+def run_with_harperdb(name: str, benchmark: Callable[[Path, LocalHarperDB], None]) -> None:
+    """Run `benchmark(folder, harperdb)` against a throwaway HarperDB in a temporary folder;
+    whatever happens (SIGTERM included), everything started is stopped."""
+    import tempfile
+
+    # A polite kill (SIGTERM) unwinds like Ctrl-C, so everything started is stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    with tempfile.TemporaryDirectory(prefix=f"devrooms-{name}-") as folder:
+        harperdb = LocalHarperDB.on_free_ports(
+            Path(folder) / "harperdb", username=HARPERDB_USER, password=HARPERDB_PASSWORD
+        )
+        harperdb.start()
+        try:
+            benchmark(Path(folder), harperdb)
+        finally:
+            harperdb.stop()
