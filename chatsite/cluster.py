@@ -33,6 +33,13 @@ logger = logging.getLogger(__name__)
 POOL_CONNECTIONS = 32  # to Redis, per process; the events channel holds one of them
 POOL_WAIT_SECONDS = 10.0
 
+CLUSTER_UNAVAILABLE = "The chat cannot reach its other servers right now; please retry soon."
+
+
+class ClusterUnavailable(Exception):
+    """Redis did not answer when this process joined the others."""
+
+
 EventHandler = Callable[[dict[str, Any]], Awaitable[None]]
 LostHandler = Callable[[str], Awaitable[None]]
 
@@ -118,7 +125,11 @@ class RedisCluster:
         that nothing published after it is missed."""
         if self._started is None:
             self._started = asyncio.get_running_loop().create_future()
-            await self._beat()
+            try:
+                await self._beat()
+            except redis.RedisError as error:
+                self._started = None  # the next caller tries again
+                raise ClusterUnavailable(CLUSTER_UNAVAILABLE) from error
             self._tasks = [
                 asyncio.create_task(self._listen(), name="cluster-events"),
                 asyncio.create_task(self._keep_alive(), name="cluster-heartbeat"),

@@ -12,8 +12,10 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from socketio.exceptions import ConnectionRefusedError
+
 from chatsite import events
-from chatsite.cluster import cluster
+from chatsite.cluster import ClusterUnavailable, cluster
 from chatsite.errors import ChatError, ErrorCode
 from realtime import payloads
 from realtime.connection import Connection, connection_from_environ
@@ -89,13 +91,21 @@ async def connect(sid: str, environ: Any, auth: Any = None) -> Any:
         return await _refuse(sid, "connect", payloads.invalid(UNKNOWN_EVENT))
     address = client_address(environ["asgi.scope"])
     connection_caps.admit(address)
-    await cluster().start()  # hears the other processes' events before joining any room
     try:
+        await _join_the_cluster()
         connection = await connection_from_environ(sid, environ, address=address)
         await sio.save_session(sid, {"connection": connection})
     except BaseException:
         connection_caps.release(address)
         raise
+
+
+async def _join_the_cluster() -> None:
+    """This process hears the other processes' events before any connection joins a room."""
+    try:
+        await cluster().start()
+    except ClusterUnavailable as error:
+        raise ConnectionRefusedError(str(error)) from error
 
 
 @sio.on("disconnect")

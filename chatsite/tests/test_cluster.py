@@ -1,0 +1,58 @@
+"""This process among the others on Redis (chatsite/cluster.py), on a real Redis."""
+
+import asyncio
+
+import pytest
+
+from chatsite.cluster import ClusterUnavailable, RedisCluster
+from messaging.local_harperdb import free_port
+
+
+async def test_an_unreachable_redis_refuses_each_start_and_never_leaves_one_waiting():
+    nowhere = RedisCluster(url=f"redis://127.0.0.1:{free_port()}/0", prefix="x", ttl_seconds=3)
+    for _attempt in range(2):
+        with pytest.raises(ClusterUnavailable):
+            await asyncio.wait_for(nowhere.start(), timeout=5)
+
+
+async def test_every_process_hears_what_one_broadcasts_in_order(redis_url, redis_prefix):
+    processes = [RedisCluster(url=redis_url, prefix=redis_prefix, ttl_seconds=3) for _ in "ab"]
+    heard: dict[str, list[int]] = {"a": [], "b": []}
+    done = asyncio.Event()
+    for name, process in zip("ab", processes, strict=True):
+
+        async def hear(payload, name=name):
+            heard[name].append(payload["n"])
+            if all(len(numbers) == 50 for numbers in heard.values()):
+                done.set()
+
+        process.on_event("test", hear)
+        await process.start()
+    try:
+        for number in range(50):
+            await processes[number % 2].broadcast("test", {"n": number})
+        await asyncio.wait_for(done.wait(), timeout=5)
+        assert heard["a"] == heard["b"] == list(range(50))
+    finally:
+        for process in processes:
+            await process.stop()
+
+
+async def test_a_process_that_stops_its_heartbeat_is_lost_once(redis_url, redis_prefix):
+    survivors = [RedisCluster(url=redis_url, prefix=redis_prefix, ttl_seconds=3) for _ in "ab"]
+    dead = RedisCluster(url=redis_url, prefix=redis_prefix, ttl_seconds=3)
+    lost: list[str] = []
+
+    async def on_lost(process: str) -> None:
+        lost.append(process)
+
+    for process in [*survivors, dead]:
+        process.on_process_lost(on_lost)
+        await process.start()
+    try:
+        await dead.stop()
+        await asyncio.gather(*(process._look_for_lost() for process in survivors))
+        assert lost == [dead.process_id]
+    finally:
+        for process in survivors:
+            await process.stop()
