@@ -145,7 +145,8 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            # Under DevRooms' prefix: deployments sharing one Redis keep their staff apart.
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": f"{CHAT_REDIS_PREFIX}:asgi"},
         }
     }
 else:

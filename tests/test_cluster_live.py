@@ -387,6 +387,51 @@ async def test_a_killed_process_leaves_no_ghosts_and_its_people_come_back_throug
 # 3. Moderation on one process reaches people on the other -------------------------------
 
 
+async def live_events(staff, cluster: Cluster, port: int):
+    """The live rooms view's WebSocket on the process on `port`, as staff."""
+    import aiohttp
+
+    cookies = "; ".join(f"{c.name}={c.value}" for c in staff.cookies)
+    url = cluster.url(port)
+    session = aiohttp.ClientSession()
+    connecting = session.ws_connect(
+        url.replace("http", "ws") + "/ws/admin/live-rooms/",
+        headers={"Origin": url, "Cookie": cookies},
+    )
+    return session, connecting
+
+
+async def next_live_event(socket, wanted) -> dict:
+    while True:
+        event = json.loads((await socket.receive(timeout=5)).data)
+        if wanted(event):
+            return event
+
+
+async def test_the_live_rooms_view_of_one_process_shows_the_other_processes_room(
+    cluster, staff, connect
+):
+    room = unique_room("watched")
+    watching, other = cluster.ports
+    session, connecting = await live_events(staff, cluster, watching)
+    async with session, connecting as socket:
+        ana = await connect(cluster, other)
+        await ana.join("Ana", room)
+        presence = await next_live_event(
+            socket, lambda e: e["kind"] == "presence" and e["room"] == room
+        )
+        assert [person["username"] for person in presence["people"]] == ["Ana"]
+        ack = await ana.send("counted on the other process")
+        posted = await next_live_event(socket, lambda e: e["kind"] == "messages")
+        assert posted["rooms"] == [{"room": room, "count": 1, "created_ms": ack["__createdtime__"]}]
+    room_pk = await asyncio.to_thread(admin_room_id, staff, cluster.site(watching), room)
+    for port in cluster.ports:  # who is in the room, on its Moderate page of either process
+        path = f"{cluster.url(port)}/admin/rooms/room/{room_pk}/moderate/"
+        page = await asyncio.to_thread(staff.get, path, timeout=5)
+        assert page.ok, page.status_code
+        assert "Ana" in page.text, f"the Moderate page of {port} does not list Ana"
+
+
 def admin_messages(page: requests.Response) -> list[str]:
     """The admin's success, warning and error messages on a page."""
     return re.findall(r'<li class="(?:success|warning|error)">(.*?)</li>', page.text)
