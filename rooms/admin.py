@@ -99,9 +99,18 @@ class RoomAdmin(admin.ModelAdmin):
     def closed(self, room: Room) -> bool:
         return room.is_closed
 
-    @admin.display(description="people")
-    def people_now(self, room: Room) -> int:
-        return async_to_sync(presence.room_counts)().get(room.name, 0)
+    def get_list_display(self, request):
+        """Who is in each listed room now: the counts are read once per page (a Redis read
+        with several processes), not once per row."""
+        if not hasattr(request, "room_people_counts"):  # Django asks more than once a page
+            request.room_people_counts = async_to_sync(presence.room_counts)()
+        counts = request.room_people_counts
+
+        @admin.display(description="people")
+        def people_now(room: Room) -> int:
+            return counts.get(room.name, 0)
+
+        return tuple(people_now if name == "people_now" else name for name in self.list_display)
 
     @admin.display(description="created", ordering="created_at")
     def created(self, room: Room) -> str:

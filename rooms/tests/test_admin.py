@@ -37,6 +37,31 @@ def test_the_rooms_list_cuts_a_long_name_and_shows_all_of_it_on_hover(admin_clie
     assert "devrooms/admin.css" in page
 
 
+def test_the_rooms_list_counts_who_is_in_each_room_reading_presence_once(admin_client, monkeypatch):
+    from asgiref.sync import async_to_sync
+
+    from rooms.presence import presence
+
+    Room.objects.create(name="Full", slug="full")
+    Room.objects.create(name="Empty", slug="empty")
+    for name in ("Ana", "Bob"):
+        async_to_sync(presence.join)(
+            room="Full", username=name, person_key=f"session:{name}", connection=name
+        )
+    reads = []
+    counts = presence.room_counts
+
+    async def counted() -> dict[str, int]:
+        reads.append(1)
+        return await counts()
+
+    monkeypatch.setattr(presence, "room_counts", counted)
+    page = admin_client.get(reverse("admin:rooms_room_changelist")).content.decode()
+    assert '<td class="field-people_now">2</td>' in page
+    assert '<td class="field-people_now">0</td>' in page
+    assert len(reads) == 1
+
+
 def close_or_reopen(admin_client, action: str, rooms: list[Room]):
     selected = [str(room.pk) for room in rooms]
     changelist = reverse("admin:rooms_room_changelist")
