@@ -42,6 +42,7 @@ class ClusterUnavailable(Exception):
 
 EventHandler = Callable[[dict[str, Any]], Awaitable[None]]
 LostHandler = Callable[[str], Awaitable[None]]
+TakenForDeadHandler = Callable[[], Awaitable[None]]
 
 
 def envelope(topic: str, payload: dict[str, Any]) -> bytes:
@@ -64,6 +65,9 @@ class LocalCluster:
     def on_process_lost(self, handler: LostHandler) -> None:
         """No other process to lose."""
 
+    def on_taken_for_dead(self, handler: TakenForDeadHandler) -> None:
+        """Nobody to take this process for dead."""
+
     async def start(self) -> None:
         return None
 
@@ -83,6 +87,7 @@ class RedisCluster:
         self.process_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self._handlers: dict[str, EventHandler] = {}
         self._lost_handlers: list[LostHandler] = []
+        self._taken_for_dead_handlers: list[TakenForDeadHandler] = []
         self._clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self._started: asyncio.Future | None = None
         self._tasks: list[asyncio.Task] = []
@@ -119,6 +124,12 @@ class RedisCluster:
 
     def on_process_lost(self, handler: LostHandler) -> None:
         self._lost_handlers.append(handler)
+
+    def on_taken_for_dead(self, handler: TakenForDeadHandler) -> None:
+        """`handler` runs when this process finds its heartbeat expired (it was frozen or cut
+        off from Redis for CHAT_PRESENCE_TTL_SECONDS): the others have stopped counting its
+        connections, and may have removed its people."""
+        self._taken_for_dead_handlers.append(handler)
 
     async def start(self) -> None:
         """Subscribe and begin the heartbeat, once per process; returns once subscribed, so
@@ -163,20 +174,31 @@ class RedisCluster:
         except Exception:  # one bad event must not stop the channel
             logger.exception("handling a cluster event failed")
 
-    async def _beat(self) -> None:
+    async def _beat(self) -> bool:
+        """Renew the heartbeat; True when it had expired (or was never there)."""
         pipe = self.redis().pipeline(transaction=False)
-        pipe.set(self.heartbeat_key(self.process_id), "1", px=self.ttl_ms)
+        pipe.set(self.heartbeat_key(self.process_id), "1", px=self.ttl_ms, get=True)
         pipe.sadd(self.processes_key, self.process_id)
-        await pipe.execute()
+        previous, _added = await pipe.execute()
+        return previous is None
 
     async def _keep_alive(self) -> None:
         while True:
             await asyncio.sleep(self.tick)
             try:
-                await self._beat()
-                await self._look_for_lost()
+                await self._beat_and_look()
             except redis.RedisError as error:
                 logger.warning("heartbeat failed: %s", error)
+
+    async def _beat_and_look(self) -> None:
+        if await self._beat():
+            logger.error("this process's heartbeat had expired: the others took it for dead")
+            for handler in self._taken_for_dead_handlers:
+                try:
+                    await handler()
+                except Exception:
+                    logger.exception("after being taken for dead")
+        await self._look_for_lost()
 
     async def _look_for_lost(self) -> None:
         client = self.redis()

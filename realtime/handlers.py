@@ -108,6 +108,15 @@ async def _join_the_cluster() -> None:
         raise ConnectionRefusedError(str(error)) from error
 
 
+async def _drop_every_connection() -> None:
+    """Redis took this process for dead: its people may be gone from the rosters. Every
+    client is disconnected, reconnects (to any process) and joins again."""
+    await sio.eio.disconnect()
+
+
+cluster().on_taken_for_dead(_drop_every_connection)
+
+
 @sio.on("disconnect")
 async def disconnect(sid: str, *reason: Any) -> Any:
     if sio.manager.is_connected(sid, "/"):

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
+import signal
 import time
 import uuid
 from collections import Counter
@@ -382,6 +384,32 @@ async def test_a_killed_process_leaves_no_ghosts_and_its_people_come_back_throug
     assert disconnected(people["Sue"]) == {"Ned": 1}
     live = Counter(m["client_id"] for m in people["Sam"].messages() if "client_id" in m)
     assert set(live.values()) == {1}, f"Sam got a message twice: {live}"
+
+
+async def test_a_process_frozen_past_its_heartbeat_drops_its_connections_when_it_wakes(
+    cluster, connect
+):
+    """The others took it for dead and removed its people; awake, it must not go on serving
+    connections that no roster lists: its clients are disconnected, and come back."""
+    room = unique_room("frozen")
+    frozen, awake = cluster.ports
+    ana, bob = await connect(cluster, awake), await connect(cluster, frozen)
+    await ana.join("Ana", room)
+    await bob.join("Bob", room)
+    await rosters_become(cluster, {"Ana": ana, "Bob": bob}, ["Ana", "Bob"], within=5)
+    pid = cluster.daphne_pid(frozen)
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        gone = "Bob has disconnected from the chat."
+        await arrives(
+            ana, events.RECEIVE_MESSAGE, lambda m: m["message"] == gone, "notice", GHOSTS_WITHIN
+        )
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    await bob.wait_disconnected(timeout=5)
+    back = await connect(cluster, frozen)
+    await back.join("Bob", room)
+    await rosters_become(cluster, {"Ana": ana, "Bob": back}, ["Ana", "Bob"], within=5)
 
 
 # 3. Moderation on one process reaches people on the other -------------------------------

@@ -56,3 +56,24 @@ async def test_a_process_that_stops_its_heartbeat_is_lost_once(redis_url, redis_
     finally:
         for process in survivors:
             await process.stop()
+
+
+async def test_a_process_whose_heartbeat_expired_is_told_it_was_taken_for_dead(
+    redis_url, redis_prefix
+):
+    process = RedisCluster(url=redis_url, prefix=redis_prefix, ttl_seconds=3)
+    told: list[bool] = []
+
+    async def taken_for_dead() -> None:
+        told.append(True)
+
+    process.on_taken_for_dead(taken_for_dead)
+    await process.start()
+    try:
+        await process._beat_and_look()
+        assert told == []  # alive all along
+        await process.redis().delete(process.heartbeat_key(process.process_id))  # expired
+        await process._beat_and_look()
+        assert told == [True]
+    finally:
+        await process.stop()
