@@ -78,6 +78,8 @@ class HistoryTail:
         tail = self._rooms.get(message.room)
         if tail is None:
             return
+        if tail.messages and message.id <= tail.messages[-1].id:
+            return  # a read that ended while its batch was being delivered has it already
         if len(tail.messages) == self.size:
             dropped = tail.messages[0]
             tail.size_bytes -= _size(dropped)

@@ -78,6 +78,19 @@ def test_a_read_that_raced_a_new_message_is_not_kept(room):
     assert tail.recent(room, 100) is None
 
 
+def test_a_message_a_read_already_found_is_not_added_again(room):
+    """A read can end between storing a batch and adding its messages (the batch's delivery
+    yields to the event loop): what it found is not added a second time."""
+    tail = HistoryTail(size=100, max_bytes=1_000_000)
+    stored = make_messages(room, 3)
+    tail.fill(room, tail.begin_fill(room), stored)
+    for message in stored[1:]:
+        tail.appended(message)
+    [newer] = make_messages(room, 1)
+    tail.appended(newer)
+    assert tail.recent(room, 100) == [*stored, newer]
+
+
 def test_only_the_newest_messages_are_kept_and_then_the_tail_is_not_the_whole_room(room):
     tail = HistoryTail(size=3, max_bytes=1_000_000)
     tail.fill(room, tail.begin_fill(room), make_messages(room, 2))
