@@ -1,15 +1,21 @@
 """This process among the others on Redis (chatsite/cluster.py), on a real Redis."""
 
 import asyncio
+import socket
 
 import pytest
 
 from chatsite.cluster import ClusterUnavailable, RedisCluster
-from messaging.local_harperdb import free_port
+
+
+def unused_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 async def test_an_unreachable_redis_refuses_each_start_and_never_leaves_one_waiting():
-    nowhere = RedisCluster(url=f"redis://127.0.0.1:{free_port()}/0", prefix="x", ttl_seconds=3)
+    nowhere = RedisCluster(url=f"redis://127.0.0.1:{unused_port()}/0", prefix="x", ttl_seconds=3)
     for _attempt in range(2):
         with pytest.raises(ClusterUnavailable):
             await asyncio.wait_for(nowhere.start(), timeout=5)
