@@ -78,10 +78,12 @@ async def main(arguments) -> None:
     with tempfile.TemporaryDirectory() as folder:
         harperdb = None
         if os.environ.get("HARPERDB_URL"):
+            if not os.environ.get("HARPERDB_PASSWORD"):
+                raise SystemExit("HARPERDB_URL is set: set HARPERDB_PASSWORD (and _USERNAME) too.")
             client = HarperDBClient(
                 url=os.environ["HARPERDB_URL"],
                 username=os.environ.get("HARPERDB_USERNAME", "devrooms"),
-                password=os.environ.get("HARPERDB_PASSWORD", "devrooms-local"),
+                password=os.environ["HARPERDB_PASSWORD"],
             )
         else:
             harperdb = LocalHarperDB.on_free_ports(
