@@ -152,16 +152,35 @@ class MessageWriter:
             logger.exception("delivering message %s failed", message.id)
 
     async def _store(self, batch: list[Pending]) -> dict[str | None, Message]:
-        """Insert the batch, leaving out messages whose client_id is already stored."""
-        keys = [p.message.idempotency_key for p in batch if p.message.idempotency_key]
-        originals = await self.run_blocking(self.store.find_by_client_keys, keys) if keys else {}
-        fresh = [p for p in batch if p.message.idempotency_key not in originals]
-        if self.order is not None:
-            await self._place([p for p in fresh if not p.placed])
-        if fresh:
-            inserted = await self.run_blocking(self.store.insert, [p.message for p in fresh])
-            metrics.MESSAGES_STORED.inc(len(inserted.inserted))
+        """Insert the batch, leaving out messages whose client_id is already stored: in one
+        trip to the HarperDB pool, unless Redis must give the new ones their places between
+        the lookup and the insert."""
+        messages = [p.message for p in batch]
+        if self.order is None:
+            originals = await self.run_blocking(self._insert_new, messages)
+        else:
+            originals = await self.run_blocking(self._originals, messages)
+            await self._place([p for p in batch if p.message.idempotency_key not in originals])
+            await self.run_blocking(self._insert_new, [p.message for p in batch], originals)
         self.batches_stored += 1
+        return originals
+
+    def _originals(self, messages: list[Message]) -> dict[str | None, Message]:
+        """The stored messages that have the client_id of one of these (blocking)."""
+        keys = [message.idempotency_key for message in messages if message.idempotency_key]
+        return self.store.find_by_client_keys(keys) if keys else {}
+
+    def _insert_new(
+        self, messages: list[Message], originals: dict[str | None, Message] | None = None
+    ) -> dict[str | None, Message]:
+        """Insert those of `messages` whose client_id is not stored yet (blocking); returns
+        the stored originals of the others."""
+        if originals is None:
+            originals = self._originals(messages)
+        fresh = [message for message in messages if message.idempotency_key not in originals]
+        if fresh:
+            inserted = self.store.insert(fresh)
+            metrics.MESSAGES_STORED.inc(len(inserted.inserted))
         return originals
 
     async def _place(self, unplaced: list[Pending]) -> None:
