@@ -66,7 +66,7 @@ harperdb-stop: setup
 
 # The production run on this machine (README "Production run"): N Daphne processes, debug
 # off, on 127.0.0.1:FIRST_PORT and up, in the foreground; `make cluster-stop` from another
-# shell. More than one needs REDIS_URL, and they do not share presence yet.
+# shell. More than one needs REDIS_URL, through which they share rooms (README.md).
 N ?= 1
 FIRST_PORT ?= 8001
 cluster: setup
