@@ -13,6 +13,8 @@ removes that process's people (`reap`) and has their departure announced.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import secrets
 import time
 from typing import Any
@@ -24,6 +26,8 @@ from chatsite.cluster import RedisCluster, cluster
 from chatsite.errors import ChatError, ErrorCode
 from rooms.identity import is_sessionless
 from rooms.presence import JoinOutcome, LocalMembers, Person, name_keys, username_taken
+
+logger = logging.getLogger(__name__)
 
 PRESENCE_UNAVAILABLE = "Who is in the room cannot be read right now; please try again."
 
@@ -214,6 +218,23 @@ class RedisPresence(LocalMembers):
         except redis.RedisError as error:
             raise ChatError(ErrorCode.UNAVAILABLE, PRESENCE_UNAVAILABLE) from error
 
+    async def _run_until_done(self, script: str, *args: Any) -> Any:
+        """`_run` for a change that must not be lost (a connection that went away), retried
+        while Redis is unreachable, for as long as this process counts as alive: past that,
+        the others clear what it held, and it disconnects its clients
+        (`chatsite.cluster.RedisCluster.on_taken_for_dead`)."""
+        deadline = time.monotonic() + self.cluster.ttl_ms / 1000
+        delay = 0.05
+        while True:
+            try:
+                return await self._run(script, *args)
+            except ChatError:
+                if time.monotonic() + delay > deadline:
+                    raise
+                logger.warning("presence change failed (Redis unreachable); retrying")
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 1.0)
+
     async def _call(self, method: str, *args: Any) -> Any:
         try:
             return await getattr(self.cluster.redis(), method)(*args)
@@ -287,7 +308,8 @@ class RedisPresence(LocalMembers):
         person.connections.discard(connection)
         token = secrets.token_hex(6)
         process = self.cluster.process_id
-        left = await self._run(_DETACH, person.room, person.id, process, connection, token)
+        detach = (_DETACH, person.room, person.id, process, connection, token)
+        left = await self._run_until_done(*detach)
         if left:
             return None
         person.departure_token = token

@@ -203,3 +203,23 @@ async def test_hundreds_of_people_leaving_at_once_all_leave(processes):
     removed = await asyncio.gather(*(a.remove(person) for person in leaving))
     assert all(removed)
     assert await usernames(a) == []
+
+
+async def test_a_connection_that_went_away_while_redis_was_unreachable_still_leaves(
+    processes, monkeypatch
+):
+    a, _ = processes
+    await join(a, "ana", ANA, "c-1")
+    run, failures = a._run, []
+
+    async def unreachable_at_first(script, *args):
+        if len(failures) < 2:
+            failures.append(script)
+            raise ChatError("unavailable", "Redis is away")
+        return await run(script, *args)
+
+    monkeypatch.setattr(a, "_run", unreachable_at_first)
+    leaving = await a.detach(connection="c-1")
+    assert len(failures) == 2
+    assert await a.remove(leaving)
+    assert await usernames(a) == []
