@@ -47,6 +47,12 @@ def room_order() -> RedisRoomOrder | None:
     return RedisRoomOrder(shared) if shared.shared else None
 
 
+# Made at start-up, not when this process first stores a message: it must release the places
+# of a process that died even if this one has stored nothing yet, or the rooms it shared with
+# that process would wait for them for ever.
+room_order()
+
+
 async def in_harperdb_pool(function, /, *args, **kwargs):
     """Run a blocking store call in the HarperDB pool; its errors pass through as they are."""
     loop = asyncio.get_running_loop()

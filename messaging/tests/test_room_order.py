@@ -98,3 +98,31 @@ async def test_places_a_dead_process_held_are_released_by_the_one_that_reaps_it(
     await b.release([after], [])
     await b._release_lost(a.cluster.process_id)
     assert await published(listener, 1) == ["after"]
+
+
+def test_a_server_process_is_ready_to_clear_a_lost_process_before_storing_anything(
+    redis_url, redis_prefix
+):
+    """Loading the app (as Daphne does) is enough for this process to release a dead
+    process's places and remove its people: it may never have stored a message itself."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import django; django.setup(); import chatsite.asgi; "
+        "from chatsite.cluster import cluster; "
+        "print(sorted(h.__qualname__ for h in cluster()._lost_handlers))"
+    )
+    environment = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "chatsite.settings",
+        "DJANGO_SECRET_KEY": "tests-only",
+        "REDIS_URL": redis_url,
+        "CHAT_REDIS_PREFIX": redis_prefix,
+    }
+    completed = subprocess.run(
+        [sys.executable, "-c", code], env=environment, capture_output=True, text=True, check=True
+    )
+    handlers = completed.stdout.strip().splitlines()[-1]
+    assert handlers == "['RedisPresence._reap_and_announce', 'RedisRoomOrder._release_lost']"
