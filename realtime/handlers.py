@@ -7,6 +7,7 @@ payload into a typed object, runs the handler in the connection's turn, and turn
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
@@ -110,8 +111,10 @@ async def _join_the_cluster() -> None:
 
 async def _drop_every_connection() -> None:
     """Redis took this process for dead: its people may be gone from the rosters. Every
-    client is disconnected, reconnects (to any process) and joins again."""
-    await sio.eio.disconnect()
+    client is disconnected, reconnects (to any process) and joins again. One by one: Engine.IO's
+    disconnect-all would also forget a client that connects meanwhile, and fails with none."""
+    connected = list(sio.eio.sockets)
+    await asyncio.gather(*(sio.eio.disconnect(sid) for sid in connected))
 
 
 cluster().on_taken_for_dead(_drop_every_connection)
