@@ -54,12 +54,11 @@ from harness import (
     say,
 )
 
-from messaging.local_harperdb import LocalHarperDB, free_port, port_is_free
-from messaging.store import HarperDBMessageStore
-
-sys.path.insert(0, str(PROJECT_DIR))  # deploy/ is the project's, not an installed package
 from deploy.local_nginx import LocalNginx
 from deploy.local_redis import LocalRedis
+from deploy.processes import stop_process_group
+from messaging.local_harperdb import LocalHarperDB, free_port, port_is_free
+from messaging.store import HarperDBMessageStore
 
 METRICS_TOKEN = secrets.token_urlsafe(16)
 READY_SECONDS = 120.0
@@ -189,14 +188,8 @@ def wait_for_ready(launcher: subprocess.Popen, log_file: Path) -> None:
 def stop_launcher(launcher: subprocess.Popen, pids: list[int]) -> None:
     """SIGTERM to the launcher, which stops its processes by process group; if it does not
     exit in time, SIGKILL to its group and to each of its processes' groups."""
-    if launcher.poll() is None:
-        launcher.terminate()
-    try:
-        launcher.wait(timeout=STOP_SECONDS)
-    except subprocess.TimeoutExpired:
-        stop_group(launcher.pid, signal.SIGKILL)
-        launcher.wait()
-        for pid in pids:
+    if stop_process_group(launcher, timeout=STOP_SECONDS):
+        for pid in pids:  # the launcher did not get to stop them
             stop_group(pid, signal.SIGKILL)
 
 

@@ -46,6 +46,7 @@ from harness import (
     say,
 )
 
+from deploy.processes import stop_process_group
 from messaging.local_harperdb import LocalHarperDB, free_port
 from messaging.store import HarperDBMessageStore, Message, MessageIdClock
 
@@ -83,14 +84,9 @@ class Server:
 
     def stop(self) -> None:
         """Stop the server and anything it started (it leads its own process group)."""
-        if self.process.poll() is not None:
-            return
-        os.killpg(self.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.pid, signal.SIGKILL)
-            self.process.wait()
+        if self.process.poll() is None:
+            os.killpg(self.pid, signal.SIGTERM)  # the peer's node and DevRooms's Daphne alike
+        stop_process_group(self.process, timeout=10)
 
     def log_tail(self) -> str:
         if self.log_file is None or not self.log_file.exists():

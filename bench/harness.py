@@ -23,6 +23,9 @@ from messaging.store import HarperDBMessageStore
 
 BENCH_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = BENCH_DIR.parent
+# deploy/ is the project's, not an installed package: the benchmarks import it from here.
+if str(PROJECT_DIR) not in sys.path:
+    sys.path.insert(0, str(PROJECT_DIR))
 LOAD_GENERATOR = BENCH_DIR / "fanout_load.mjs"
 DATABASE = "devrooms_bench"
 HARPERDB_USER = "bench"

@@ -9,7 +9,6 @@ import grp
 import os
 import pwd
 import shutil
-import signal
 import socket
 import subprocess
 import time
@@ -17,6 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from deploy.nginx_site import nginx_site
+from deploy.processes import stop_process_group
 from messaging.local_harperdb import free_port
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -78,15 +78,8 @@ class LocalNginx:
 
     def stop(self) -> None:
         """SIGTERM (nginx's fast shutdown) to the master, SIGKILL to its group if it lingers."""
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            self.process.terminate()
-        try:
-            self.process.wait(timeout=STOP_SECONDS)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
+        if self.process is not None:
+            stop_process_group(self.process, timeout=STOP_SECONDS)
 
     def _write_configuration(self) -> Path:
         self.folder.mkdir(parents=True, exist_ok=True)

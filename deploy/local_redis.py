@@ -10,6 +10,7 @@ from pathlib import Path
 
 import redis
 
+from deploy.processes import stop_process_group
 from messaging.local_harperdb import free_port
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
@@ -48,11 +49,5 @@ class LocalRedis:
                 client.close()
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        if self.process is not None:
+            stop_process_group(self.process, timeout=10)

@@ -22,6 +22,7 @@ from pathlib import Path
 import requests
 
 from deploy.local_nginx import LocalNginx
+from deploy.processes import stop_process_group
 from messaging.local_harperdb import free_port
 from tests.chat_client import ChatClient
 from tests.live_server import ChatServer
@@ -36,17 +37,6 @@ PRESENCE_TTL_SECONDS = 3.0
 # Client addresses to spread connections over the processes behind nginx (`hash
 # $remote_addr`): the loopback's own 127.0.0.0/8, which needs no set-up on Linux.
 SOURCE_ADDRESSES = [f"127.0.0.{number}" for number in range(2, 255)]
-
-
-def stop_group(process: subprocess.Popen) -> None:
-    """Stop a process we started (in its own group): SIGTERM, then SIGKILL to its group."""
-    if process.poll() is None:
-        process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
 
 
 def unique_redis_prefix() -> str:
@@ -174,7 +164,7 @@ class Launcher:
         try:
             self.stop()
         finally:
-            stop_group(self.process)
+            stop_process_group(self.process)
 
 
 @dataclass

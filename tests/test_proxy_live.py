@@ -18,9 +18,10 @@ import socketio
 
 from deploy.local_nginx import NGINX, LocalNginx
 from deploy.nginx_site import nginx_site
+from deploy.processes import stop_process_group
 from messaging.local_harperdb import free_port
 from tests.chat_client import ChatClient, unique_room
-from tests.cluster import Launcher, close_clients, production_environment, stop_group
+from tests.cluster import Launcher, close_clients, production_environment
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 METRICS_TOKEN = "proxy-test-metrics-token"
@@ -75,7 +76,7 @@ def deployment(tmp_path_factory, harperdb_settings):
         assert launcher.stop() == 0
         assert not Path(f"/proc/{daphne}").exists()
     finally:
-        stop_group(launcher.process)
+        stop_process_group(launcher.process)
 
 
 @pytest.fixture(scope="module")
