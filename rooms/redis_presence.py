@@ -17,6 +17,7 @@ import asyncio
 import logging
 import secrets
 import time
+from contextlib import contextmanager
 from typing import Any
 
 import orjson
@@ -188,6 +189,20 @@ return removed
 )
 
 
+@contextmanager
+def _shared_state():
+    """Redis failing is `unavailable` for the person asking."""
+    try:
+        yield
+    except redis.RedisError as error:
+        raise ChatError(ErrorCode.UNAVAILABLE, PRESENCE_UNAVAILABLE) from error
+
+
+def _name_fields(username: str) -> list[str]:
+    """The fields of a room's `names` hash that hold this name (`rooms.presence.name_keys`)."""
+    return [f"{kind}:{key}" for kind, key in name_keys(username)]
+
+
 def _person(room: str, record: bytes | str) -> Person:
     fields = orjson.loads(record)
     return Person(
@@ -203,20 +218,16 @@ class RedisPresence(LocalMembers):
     def __init__(self, shared: RedisCluster | None = None) -> None:
         super().__init__()
         self.cluster = shared or cluster()
-        self.prefix = self.cluster.prefix
         self.cluster.on_process_lost(self._reap_and_announce)
         self._leaving: dict[str, Person] = {}  # person id -> whose grace period runs here
         self.on_reaped = None  # set by the rooms services: announce who left with a process
 
     def _key(self, room: str, what: str) -> str:
-        return f"{self.prefix}:room:{room}:{what}"
+        return self.cluster.key("room", room, what)
 
     async def _run(self, script: str, *args: Any) -> Any:
-        client = self.cluster.redis()
-        try:
-            return await client.eval(script, 0, self.prefix, *args)
-        except redis.RedisError as error:
-            raise ChatError(ErrorCode.UNAVAILABLE, PRESENCE_UNAVAILABLE) from error
+        with _shared_state():
+            return await self.cluster.redis().eval(script, 0, self.cluster.prefix, *args)
 
     async def _run_until_done(self, script: str, *args: Any) -> Any:
         """`_run` for a change that must not be lost (a connection that went away), retried
@@ -235,19 +246,13 @@ class RedisPresence(LocalMembers):
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 1.0)
 
-    async def _call(self, method: str, *args: Any) -> Any:
-        try:
-            return await getattr(self.cluster.redis(), method)(*args)
-        except redis.RedisError as error:
-            raise ChatError(ErrorCode.UNAVAILABLE, PRESENCE_UNAVAILABLE) from error
-
     async def join(
         self, *, room: str, username: str, person_key: str, connection: str
     ) -> JoinOutcome:
         """Attach a connection to its person in `room`, on whichever process they are;
         refuse a username another person holds (`rooms.presence.InProcessPresence.join`)."""
         await self.cluster.start()
-        keys = [f"{kind}:{key}" for kind, key in name_keys(username)]
+        keys = _name_fields(username)
         record = {
             "id": secrets.token_urlsafe(9),
             "username": username,
@@ -287,18 +292,16 @@ class RedisPresence(LocalMembers):
     async def _live_connections(self, person_ids: list[str]) -> list[int]:
         """How many connections of each person are held by live processes."""
         client = self.cluster.redis()
-        try:
+        with _shared_state():
             pipe = client.pipeline(transaction=False)
             for person_id in person_ids:
-                pipe.hvals(f"{self.prefix}:conns:{person_id}")
+                pipe.hvals(self.cluster.key("conns", person_id))
             holders = await pipe.execute()
             processes = sorted({process for held in holders for process in held})
             pipe = client.pipeline(transaction=False)
             for process in processes:
                 pipe.exists(self.cluster.heartbeat_key(process.decode()))
             alive = {p for p, up in zip(processes, await pipe.execute(), strict=True) if up}
-        except redis.RedisError as error:
-            raise ChatError(ErrorCode.UNAVAILABLE, PRESENCE_UNAVAILABLE) from error
         return [sum(1 for process in held if process in alive) for held in holders]
 
     async def detach(self, *, connection: str) -> Person | None:
@@ -341,14 +344,11 @@ class RedisPresence(LocalMembers):
             await self.on_reaped(people)
 
     async def roster(self, *, room: str) -> list[Person]:
-        client = self.cluster.redis()
-        try:
-            pipe = client.pipeline(transaction=True)
+        with _shared_state():
+            pipe = self.cluster.redis().pipeline(transaction=True)
             pipe.zrange(self._key(room, "order"), 0, -1)
             pipe.hgetall(self._key(room, "people"))
             order, records = await pipe.execute()
-        except redis.RedisError as error:
-            raise ChatError(ErrorCode.UNAVAILABLE, PRESENCE_UNAVAILABLE) from error
         return [_person(room, records[person_id]) for person_id in order if person_id in records]
 
     async def connection_counts(self, *, room: str) -> dict[str, int]:
@@ -356,18 +356,20 @@ class RedisPresence(LocalMembers):
         return dict(zip(ids, await self._live_connections(ids), strict=True))
 
     async def size(self, *, room: str) -> int:
-        return await self._call("hlen", self._key(room, "people"))
+        with _shared_state():
+            return await self.cluster.redis().hlen(self._key(room, "people"))
 
     async def find(self, *, room: str, username: str) -> Person | None:
-        keys = [f"{kind}:{key}" for kind, key in name_keys(username)]
-        for key in keys:
-            person_id = await self._call("hget", self._key(room, "names"), key)
-            if person_id is not None:
-                record = await self._call("hget", self._key(room, "people"), person_id)
-                if record is not None:
-                    return _person(room, record)
+        client = self.cluster.redis()
+        with _shared_state():
+            for person_id in await client.hmget(self._key(room, "names"), _name_fields(username)):
+                if person_id is not None:
+                    record = await client.hget(self._key(room, "people"), person_id)
+                    if record is not None:
+                        return _person(room, record)
         return None
 
     async def room_counts(self) -> dict[str, int]:
-        counts = await self._call("hgetall", f"{self.prefix}:counts")
+        with _shared_state():
+            counts = await self.cluster.redis().hgetall(self.cluster.key("counts"))
         return {room.decode(): int(count) for room, count in counts.items()}
