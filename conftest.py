@@ -59,7 +59,9 @@ def redis_url(tmp_path_factory):
 def redis_prefix():
     """A key prefix of this test's own (CHAT_REDIS_PREFIX): nothing another test or a
     shared REDIS_URL holds is seen or touched."""
-    return f"devrooms-test-{secrets.token_hex(4)}"
+    from deploy.local_redis import unique_prefix
+
+    return unique_prefix("test")
 
 
 @pytest.fixture(scope="session")

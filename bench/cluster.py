@@ -55,7 +55,7 @@ from harness import (
 )
 
 from deploy.local_nginx import LocalNginx
-from deploy.local_redis import LocalRedis
+from deploy.local_redis import LocalRedis, unique_prefix
 from deploy.processes import stop_process_group
 from messaging.local_harperdb import LocalHarperDB, free_port, port_is_free
 from messaging.store import HarperDBMessageStore
@@ -140,7 +140,7 @@ def deployed(
     environment = devrooms_environment(folder, harperdb, clients=options.clients)
     environment |= {
         "REDIS_URL": redis.url,
-        "CHAT_REDIS_PREFIX": f"bench-{secrets.token_hex(4)}",
+        "CHAT_REDIS_PREFIX": unique_prefix("bench"),
         "DJANGO_STATIC_ROOT": str(folder.parent / "static"),  # collected once, then reused
         "CHAT_METRICS_TOKEN": METRICS_TOKEN,
     }

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import secrets
 import shutil
 import subprocess
 import time
@@ -14,6 +15,12 @@ from deploy.processes import stop_process_group
 from messaging.local_harperdb import free_port
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
+
+
+def unique_prefix(kind: str) -> str:
+    """A CHAT_REDIS_PREFIX of its own, so that test runs and benchmarks can share one Redis
+    (a REDIS_URL) without seeing or touching each other's keys."""
+    return f"devrooms-{kind}-{secrets.token_hex(4)}"
 
 
 class LocalRedis:

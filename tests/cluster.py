@@ -8,7 +8,6 @@ import asyncio
 import http.client
 import os
 import re
-import secrets
 import signal
 import socket
 import subprocess
@@ -22,6 +21,7 @@ from pathlib import Path
 import requests
 
 from deploy.local_nginx import LocalNginx
+from deploy.local_redis import unique_prefix
 from deploy.processes import stop_process_group
 from messaging.local_harperdb import free_port
 from tests.chat_client import ChatClient
@@ -37,11 +37,6 @@ PRESENCE_TTL_SECONDS = 3.0
 # Client addresses to spread connections over the processes behind nginx (`hash
 # $remote_addr`): the loopback's own 127.0.0.0/8, which needs no set-up on Linux.
 SOURCE_ADDRESSES = [f"127.0.0.{number}" for number in range(2, 255)]
-
-
-def unique_redis_prefix() -> str:
-    """A key prefix of its own (CHAT_REDIS_PREFIX), as conftest's `redis_prefix`."""
-    return f"devrooms-test-{secrets.token_hex(4)}"
 
 
 def free_ports(count: int) -> list[int]:
@@ -88,7 +83,7 @@ def cluster_environment(folder: Path, harperdb_settings: dict, redis_url: str) -
     tests/live_server.py. DATABASE_URL, when set, is the database they share."""
     overrides = {
         "REDIS_URL": redis_url,
-        "CHAT_REDIS_PREFIX": unique_redis_prefix(),
+        "CHAT_REDIS_PREFIX": unique_prefix("test"),
         "CHAT_PRESENCE_TTL_SECONDS": str(PRESENCE_TTL_SECONDS),
         "CHAT_PRESENCE_GRACE_SECONDS": "0.5",
         "CHAT_RECONNECT_GRACE_SECONDS": "3",
