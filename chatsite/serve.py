@@ -1,8 +1,10 @@
-"""Daphne on uvloop: `python -m chatsite.serve [daphne's arguments]`.
+"""Daphne on uvloop and the flushing reactor: `python -m chatsite.serve [daphne's arguments]`.
 
 Daphne builds its event loop when `daphne.server` is first imported (Twisted's asyncio
-reactor runs on it), so the loop policy is set before that import. Everything after is
-Daphne's own command line. CHAT_UVLOOP=false (or uvloop missing) keeps asyncio's own loop.
+reactor runs on it), so the loop policy is set, and `chatsite.reactor` installed, before
+that import; Daphne keeps an asyncio reactor it finds installed. Everything after is
+Daphne's own command line. CHAT_UVLOOP=false (or uvloop missing) keeps asyncio's own loop;
+CHAT_FLUSHING_REACTOR=false keeps Twisted's stock reactor.
 
 `-b HOST -p PORT` become the same TCP endpoint with a listen backlog of CHAT_LISTEN_BACKLOG
 (1024): with Twisted's default of 50, hundreds of clients connecting at once (a restart, a
@@ -19,11 +21,13 @@ import environ
 
 from chatsite.local_env import env_file_path
 
+OFF = ("0", "false", "no", "off")
+
 
 def _use_uvloop() -> bool:
     # Settings are read later, by Django; CHAT_UVLOOP may also stand in the local env file.
     environ.Env.read_env(env_file_path())
-    if os.environ.get("CHAT_UVLOOP", "true").lower() in ("0", "false", "no", "off"):
+    if os.environ.get("CHAT_UVLOOP", "true").lower() in OFF:
         return False
     try:
         import uvloop
@@ -48,8 +52,19 @@ def with_backlog(arguments: list[str], backlog: int) -> list[str]:
     return ["-e", f"{endpoint}:backlog={backlog}", *rest]
 
 
+def _install_reactor() -> None:
+    """The flushing reactor (`chatsite.reactor`) on a new loop, where Daphne would install
+    the stock one; CHAT_FLUSHING_REACTOR=false leaves that to Daphne."""
+    if os.environ.get("CHAT_FLUSHING_REACTOR", "true").lower() in OFF:
+        return
+    from chatsite import reactor
+
+    reactor.install(asyncio.new_event_loop())
+
+
 def main() -> None:
     _use_uvloop()
+    _install_reactor()
     from daphne.cli import CommandLineInterface
 
     backlog = int(os.environ.get("CHAT_LISTEN_BACKLOG", "1024"))

@@ -1,4 +1,5 @@
-"""`python -m chatsite.serve` runs Daphne on uvloop unless told not to, with a listen backlog."""
+"""`python -m chatsite.serve` runs Daphne on uvloop and the flushing reactor unless told not
+to, with a listen backlog."""
 
 import subprocess
 import sys
@@ -23,6 +24,29 @@ def test_the_event_loop_is_uvloop_unless_chat_uvloop_is_off(setting, loop_module
         check=True,
     )
     assert completed.stdout.strip().startswith(loop_module)
+
+
+REACTOR_DAPHNE_RUNS_ON = (
+    "from chatsite import serve; serve._use_uvloop(); serve._install_reactor(); "
+    "import daphne.server; from twisted.internet import reactor; "
+    "print(type(reactor).__name__, type(reactor._asyncioEventloop).__module__)"
+)
+
+
+@pytest.mark.parametrize(
+    ("setting", "reactor_class"),
+    [("true", "FlushingAsyncioReactor"), ("false", "AsyncioSelectorReactor")],
+)
+def test_daphne_runs_on_the_flushing_reactor_unless_it_is_off(setting, reactor_class):
+    completed = subprocess.run(
+        [sys.executable, "-c", REACTOR_DAPHNE_RUNS_ON],
+        env={"CHAT_FLUSHING_REACTOR": setting, "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert completed.stdout.split() == [reactor_class, "uvloop"]
+    assert "non-asyncio Twisted reactor" not in completed.stderr
 
 
 APP = "chatsite.asgi:application"
