@@ -2,9 +2,11 @@
 
 Starts its own HarperDB on free ports (or uses HARPERDB_URL), then posts messages through the
 real writer and store: once as a burst (every message submitted at once, as many people
-sending together), once one at a time (low load). Prints requests, batches and rates.
+sending together), once one at a time (low load). Prints requests, batches and rates; then
+the CPU time one HarperDB request costs this process (the client) and, when it started
+HarperDB itself, HarperDB, over --lookups client_id lookups made one after another.
 
-    .venv/bin/python bench/harperdb_requests.py [--messages 1000] [--senders 50]
+    .venv/bin/python bench/harperdb_requests.py [--messages 1000] [--senders 50] [--lookups 2000]
 """
 
 import argparse
@@ -21,6 +23,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatsite.test_settings")
 import django
 
 django.setup()
+
+from harness import process_cpu_seconds  # noqa: E402
 
 from messaging.backend import in_harperdb_pool  # noqa: E402
 from messaging.harperdb import HarperDBClient  # noqa: E402
@@ -74,6 +78,26 @@ async def measure(client: HarperDBClient, store, *, messages: int, senders: int,
     )
 
 
+def measure_request_cpu(store, *, lookups: int, harperdb_pid: int | None) -> None:
+    for number in range(lookups):  # warm up the connection and HarperDB (its JIT)
+        store.find_by_client_keys([f"warmup-{number}"])
+    harperdb_before = process_cpu_seconds(harperdb_pid) if harperdb_pid else None
+    client_before, started = time.process_time(), time.perf_counter()
+    for number in range(lookups):
+        store.find_by_client_keys([f"absent-{number}"])
+    client_us = (time.process_time() - client_before) * 1e6 / lookups
+    wall_us = (time.perf_counter() - started) * 1e6 / lookups
+    harperdb_us = (
+        f"{(process_cpu_seconds(harperdb_pid) - harperdb_before) * 1e6 / lookups:.0f}"
+        if harperdb_pid
+        else "-"
+    )
+    print(
+        f"{lookups} lookups one at a time: client CPU {client_us:.0f} us/request, "
+        f"HarperDB CPU {harperdb_us} us/request, {wall_us:.0f} us/request wall"
+    )
+
+
 async def main(arguments) -> None:
     with tempfile.TemporaryDirectory() as folder:
         harperdb = None
@@ -101,6 +125,11 @@ async def main(arguments) -> None:
             await measure(
                 client, store, messages=min(arguments.messages, 200), senders=1, burst=False
             )
+            measure_request_cpu(
+                store,
+                lookups=arguments.lookups,
+                harperdb_pid=harperdb.pid() if harperdb is not None else None,
+            )
         finally:
             if harperdb is not None:
                 harperdb.stop()
@@ -110,4 +139,5 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=1000)
     parser.add_argument("--senders", type=int, default=50)
+    parser.add_argument("--lookups", type=int, default=2000)
     asyncio.run(main(parser.parse_args()))

@@ -5,7 +5,13 @@ import time
 
 import pytest
 
-from messaging.harperdb import HarperDBClient, HarperDBError, HarperDBUnavailable, get_client
+from messaging.harperdb import (
+    HarperDBClient,
+    HarperDBError,
+    HarperDBUnavailable,
+    OneWriteHTTPConnection,
+    get_client,
+)
 from messaging.local_harperdb import free_port
 from messaging.store import MESSAGE_ATTRIBUTES, HarperDBMessageStore, harperdb_store
 from messaging.tests.factories import make_message
@@ -65,3 +71,34 @@ def test_a_harperdb_that_never_answers_times_out_with_our_exception():
         )
         with pytest.raises(HarperDBUnavailable):
             client.ping()
+
+
+class RecordingSocket:
+    def __init__(self) -> None:
+        self.writes: list[bytes] = []
+
+    def sendall(self, data) -> None:
+        self.writes.append(bytes(data))
+
+    def settimeout(self, timeout) -> None:
+        pass
+
+
+def test_a_requests_head_and_body_leave_in_one_write():
+    connection = OneWriteHTTPConnection("127.0.0.1", 9)
+    connection.sock = RecordingSocket()
+    body = b'{"operation":"describe_all"}'
+    connection.request("POST", "/", body=body, headers={"Content-Type": "application/json"})
+    [written] = connection.sock.writes
+    assert written.startswith(b"POST / HTTP/1.1\r\n")
+    assert written.endswith(b"\r\n\r\n" + body)
+
+
+def test_proxy_settings_in_the_environment_are_not_used_for_harperdb(monkeypatch):
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "ALL_PROXY"):
+        monkeypatch.setenv(name, nowhere)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    client = get_client()
+    for _ in range(3):  # one pooled connection, used again
+        client.ping()
