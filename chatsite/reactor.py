@@ -62,9 +62,12 @@ class FlushingAsyncioReactor(AsyncioSelectorReactor):
         writers, self._to_flush = self._to_flush, {}
         for writer in writers:
             self._flushing.add(writer)
-            # What the stock reactor runs when the socket is writable: it sends what the
-            # socket takes, and calls stopWriting (removeWriter) once nothing is left.
-            self._readOrWrite(writer, False)
+            try:
+                # What the stock reactor runs when the socket is writable: it sends what the
+                # socket takes, and calls stopWriting (removeWriter) once nothing is left.
+                self._readOrWrite(writer, False)
+            except Exception:  # one connection's failure must not hold up the others'
+                self._log.failure("flushing {writer}", writer=writer)
             if writer in self._flushing:  # some is left: wait for the socket, as before
                 self._flushing.discard(writer)
                 super().addWriter(writer)

@@ -47,7 +47,7 @@ class Link:
 
         loop.add_writer = counting_add_writer
         self.reactor = FlushingAsyncioReactor(loop)
-        self.server: protocol.Protocol | None = None
+        self.server: Collecting | None = None
         self.client = Collecting(loop)
 
     async def open(self) -> None:
@@ -55,7 +55,7 @@ class Link:
 
         class Factory(protocol.Factory):
             def buildProtocol(factory, address):
-                self.server = protocol.Protocol()
+                self.server = Collecting(self.loop)
                 accepted.set_result(None)
                 return self.server
 
@@ -132,3 +132,29 @@ def test_a_writer_waiting_for_its_flush_is_among_those_removed_at_shutdown(link)
     removed = link.reactor.removeAll()
     assert link.server.transport in removed
     assert link.reactor.getWriters() == []
+
+
+def test_a_writer_that_fails_while_flushing_does_not_hold_up_the_others(link, monkeypatch):
+    stock = link.reactor._readOrWrite
+    failures = []
+
+    def failing_once_for_the_client(selectable, read):
+        if selectable is link.client.transport and not failures:
+            failures.append(selectable)
+            raise RuntimeError("a bug in one connection's write")
+        return stock(selectable, read)
+
+    monkeypatch.setattr(link.reactor, "_readOrWrite", failing_once_for_the_client)
+
+    async def scenario():
+        link.client.transport.write(b"retried")  # flushed first, and fails
+        link.server.transport.write(b"hello")
+        hello = await link.received(5)
+        for _ in range(500):  # the client's is left to the stock reactor, which retries it
+            if len(link.server.received) >= 7:
+                break
+            await asyncio.sleep(0.01)
+        return hello, bytes(link.server.received)
+
+    assert link.loop.run_until_complete(scenario()) == (b"hello", b"retried")
+    assert failures == [link.client.transport]
