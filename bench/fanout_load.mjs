@@ -126,9 +126,11 @@ async function load() {
   const joinStarted = performance.now();
   const members = await Promise.all(
     Array.from({ length: clients }, async (_, client) => {
+      const connectStarted = performance.now();
       const socket = await connect(client);
+      const connectMs = performance.now() - connectStarted;
       const joined = await join(socket, `u${client}`, `${options.prefix}-${roomOf(client)}`);
-      return { socket, joinMs: joined.ms };
+      return { socket, connectMs, joinMs: joined.ms };
     }),
   );
   const connectJoinSeconds = (performance.now() - joinStarted) / 1000;
@@ -253,6 +255,7 @@ async function load() {
     latency_ms: percentiles(latencies.subarray(0, received)),
     ack_ms: percentiles(ackMs.filter((_, seq) => acked[seq] === 1)),
     connect_join_seconds: Math.round(connectJoinSeconds * 1000) / 1000,
+    connect_ms: percentiles(members.map((member) => member.connectMs)),
     join_history_ms: percentiles(members.map((member) => member.joinMs)),
     generator_cpu_us_per_delivery:
       received > 0 ? Math.round(((cpu.user + cpu.system) / received) * 10) / 10 : null,
