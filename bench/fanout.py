@@ -6,9 +6,12 @@ generator (bench/fanout_load.mjs: --clients clients in --rooms rooms, each sendi
 against DevRooms, then against the peer, and reads each server's CPU time and peak RSS from
 /proc while it runs. Then it times join -> last_100_messages in a room holding
 --history-messages stored messages. Prints one table; everything it started is stopped.
+With `--peer socketio` the peer is bare, stock python-socketio under stock Daphne
+(bench/socketio_peer.py): what the libraries DevRooms is built on cost without DevRooms.
 
     .venv/bin/python bench/fanout.py [--rates 200,500,1000] [--clients 200 --rooms 10]
-        [--duration 10] [--repeat 2] [--only devrooms] [--json results.jsonl]
+        [--duration 10] [--repeat 2] [--only devrooms] [--peer node|socketio]
+        [--json results.jsonl]
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ from messaging.local_harperdb import LocalHarperDB, free_port
 from messaging.store import HarperDBMessageStore, Message, MessageIdClock
 
 PEER = BENCH_DIR / "peer.mjs"
+PEER_NAMES = {"node": "Node socket.io", "socketio": "bare python-socketio (stock Daphne)"}
 ASGI_APP = "chatsite.asgi:application"
 
 
@@ -137,13 +141,20 @@ def start_devrooms(folder: Path, harperdb: LocalHarperDB, *, clients: int) -> Se
     return server
 
 
-def start_peer(folder: Path) -> Server:
+def start_peer(folder: Path, kind: str = "node") -> Server:
+    """The peer: bench/peer.mjs (Node's socket.io), or with `kind` "socketio" the bare
+    python-socketio of bench/socketio_peer.py under stock Daphne (asyncio's own loop)."""
     log_file = folder / "peer.log"
     port = free_port()
+    if kind == "socketio":
+        command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
+        command.append("socketio_peer:application")
+    else:
+        command = [node(), str(PEER), "--port", str(port)]
     with open(log_file, "ab") as log:
         process = subprocess.Popen(
-            [node(), str(PEER), "--port", str(port)],
-            cwd=PROJECT_DIR,
+            command,
+            cwd=BENCH_DIR if kind == "socketio" else PROJECT_DIR,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -294,9 +305,9 @@ def benchmark(options: argparse.Namespace, folder: Path, harperdb: LocalHarperDB
         say(f"DevRooms ({' '.join(daphne_command()[1:])}) pid {devrooms.pid} on {devrooms.url}")
         peer = None
         if options.only != "devrooms":
-            peer = start_peer(folder)
+            peer = start_peer(folder, options.peer)
             servers.append(peer)
-            say(f"Node peer pid {peer.pid} on {peer.url}")
+            say(f"{PEER_NAMES[options.peer]} peer pid {peer.pid} on {peer.url}")
         run_id = secrets.token_hex(3)
         if options.warmup:
             # The first run after a start pays for cold caches, pools and JIT: not measured.
@@ -353,6 +364,12 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument("--history-messages", type=int, default=1000)
     parser.add_argument("--history-joins", type=int, default=50, help="0 skips the history run")
     parser.add_argument("--only", choices=["devrooms", "both"], default="both")
+    parser.add_argument(
+        "--peer",
+        choices=sorted(PEER_NAMES),
+        default="node",
+        help="the peer: Node's socket.io (peer.mjs) or bare python-socketio (socketio_peer.py)",
+    )
     return parser.parse_args()
 
 
