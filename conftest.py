@@ -121,6 +121,15 @@ def published(monkeypatch):
     return transport
 
 
+@pytest.fixture(autouse=True)
+def rooms_unknown():
+    """No room is known to the admissions of this process at the start of a test: tests
+    empty the database without the signals that would have told it."""
+    from rooms.admission import admissions
+
+    admissions.forget_all()
+
+
 @pytest.fixture
 def fresh_presence(monkeypatch):
     """Nobody is in any room at the start of the test, and no roster update is pending

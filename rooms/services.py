@@ -37,6 +37,11 @@ from messaging.services import (
     message_post,
 )
 from messaging.store import Message
+from rooms.admission import (
+    ROOM_CLOSED,
+    admissions,
+    ensure_not_banned,
+)
 from rooms.identity import is_sessionless
 from rooms.models import NAME_TAKEN, Room, RoomBan
 from rooms.names import room_name_clean, username_clean
@@ -45,15 +50,12 @@ from rooms.roster_feed import people_changed, roster_topic
 from rooms.selectors import room_ban_in_force, room_find, room_member, roster_list
 
 ROOM_NOT_FOUND = "There is no room with that name, and new rooms cannot be created here."
-ROOM_CLOSED = "This room has been closed by a moderator."
 ROOM_BUSY = "That room could not be created just now; please try again."
 ROOM_CREATION_LIMITED = (
     "Too many new rooms from you in the last hour (at most {limit}); join an existing room or "
     "try again later."
 )
 REMOVED_BY_MODERATOR = "A moderator removed you from this room."
-BANNED_UNTIL = "A moderator removed you from this room; you can join it again after {until}."
-BANNED_FOR_GOOD = "A moderator has banned you from this room."
 ROOM_RENAMED = "This room is now called {name}; join it under its new name."
 ANNOUNCEMENT_EMPTY = "An announcement needs some text."
 ROOM_FULL = "This room is full ({limit} people); please try again later or pick another room."
@@ -161,27 +163,7 @@ class Joined:
 
 def room_ensure_admitted(*, room: Room, username: str, person_key: str) -> None:
     """Raise `banned` while a moderator keeps this person, or this name, out of `room`."""
-    ban = room_ban_in_force(room=room, username=username, person_key=person_key)
-    if ban is None:
-        return
-    if ban.until is None:
-        raise ChatError(ErrorCode.BANNED, BANNED_FOR_GOOD)
-    raise ChatError(
-        ErrorCode.BANNED, BANNED_UNTIL.format(until=f"{ban.until:%Y-%m-%d %H:%M:%S} UTC")
-    )
-
-
-JOINED_AT_RESOLUTION = timedelta(hours=1)
-
-
-def _room_admit(*, name: str, username: str, person_key: str, address: str | None) -> Room:
-    room = room_get_or_create(name=name, person_key=person_key, address=address)
-    room_ensure_admitted(room=room, username=username, person_key=person_key)
-    # Seen by `manage.py rooms_close_idle`, which cannot see who is in a room right now.
-    now = timezone.now()
-    if room.last_joined_at is None or room.last_joined_at < now - JOINED_AT_RESOLUTION:
-        Room.objects.filter(pk=room.pk).update(last_joined_at=now)
-    return room
+    ensure_not_banned(room_ban_in_force(room=room, username=username, person_key=person_key))
 
 
 async def _ensure_room_for(*, room: str, username: str) -> None:
@@ -208,9 +190,14 @@ async def room_join(
     IP address, for the limit on creating rooms."""
     name = room_name_clean(room_name)
     username = username_clean(username)
-    admit = database_sync_to_async(_room_admit)
-    joining = admit(name=name, username=username, person_key=person_key, address=address)
-    room = (await joining).name
+    room = (
+        await admissions.admit(
+            name=name,
+            username=username,
+            person_key=person_key,
+            load=lambda name: room_get_or_create(name=name, person_key=person_key, address=address),
+        )
+    ).name
     await presence.ensure_available(room=room, username=username, person_key=person_key)
     await _ensure_room_for(room=room, username=username)
     current = presence.member(connection=connection)

@@ -6,7 +6,7 @@ import uuid
 import pytest
 
 from chatsite import events
-from rooms.services import BANNED_FOR_GOOD
+from rooms.admission import BANNED_FOR_GOOD
 from tests.chat_client import unique_room
 from tests.live_server import create_user, logged_in, moderate, post_form
 

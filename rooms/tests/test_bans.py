@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from chatsite.errors import ChatError, ErrorCode
 from rooms import services
+from rooms.admission import BANNED_FOR_GOOD
 from rooms.models import Room, RoomBan
-from rooms.services import BANNED_FOR_GOOD
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),  # the services reach the ORM from other threads
