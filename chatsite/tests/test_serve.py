@@ -1,6 +1,7 @@
 """`python -m chatsite.serve` runs Daphne on uvloop and the flushing reactor unless told not
 to, with a listen backlog."""
 
+import os
 import subprocess
 import sys
 
@@ -47,6 +48,32 @@ def test_daphne_runs_on_the_flushing_reactor_unless_it_is_off(setting, reactor_c
     )
     assert completed.stdout.split() == [reactor_class, "uvloop"]
     assert "non-asyncio Twisted reactor" not in completed.stderr
+
+
+GC_AFTER_SETUP = (
+    "import gc; from chatsite import serve; serve._use_uvloop(); serve._install_reactor(); "
+    "serve._tune_gc(); print(gc.get_threshold()[0], gc.get_freeze_count() > 0)"
+)
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        ({}, "20000 True"),
+        ({"CHAT_GC_FREEZE": "false", "CHAT_GC_YOUNG_THRESHOLD": "700"}, "700 False"),
+    ],
+)
+def test_the_app_is_loaded_then_left_out_of_garbage_collections_unless_told(settings, expected):
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("CHAT_GC_")}
+    environment = {**inherited, "DJANGO_SETTINGS_MODULE": "chatsite.test_settings", **settings}
+    completed = subprocess.run(
+        [sys.executable, "-c", GC_AFTER_SETUP],
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert completed.stdout.split()[-2:] == expected.split()
 
 
 APP = "chatsite.asgi:application"
