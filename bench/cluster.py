@@ -33,6 +33,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from harness import (
@@ -52,6 +53,7 @@ from harness import (
     reset_peak_rss,
     run_with_harperdb,
     say,
+    warm_up,
 )
 
 from deploy.local_nginx import LocalNginx
@@ -63,7 +65,6 @@ from messaging.store import HarperDBMessageStore
 METRICS_TOKEN = secrets.token_urlsafe(16)
 READY_SECONDS = 120.0
 STOP_SECONDS = 30.0
-SETTLE_SECONDS = 3.0  # after the warm-up: DevRooms announces departures after its grace period
 # Reading the logs for errors (DevRooms logs at WARNING, nginx at info).
 CHAINED = ("The above exception", "During handling of the above exception")
 SOCKET_ID = re.compile(r"\b[A-Za-z0-9_-]{20}\b")  # Socket.IO's, in messages: not counted apart
@@ -334,17 +335,7 @@ def run_row(
             f"{processes} process(es): ports {deployment.ports}, PIDs {deployment.pids}; "
             f"nginx PID {deployment.nginx.process.pid} on {deployment.nginx.url}"
         )
-        if options.warmup:
-            warmup = run_load(
-                deployment,
-                options,
-                rate=min(options.rates),
-                prefix=f"{prefix}-warmup",
-                duration=options.warmup,
-                **servers,
-            )
-            record(options, {**warmup, "warmup": True})
-            time.sleep(SETTLE_SECONDS)
+        warm_up(options, partial(run_load, deployment, options, **servers), prefix=prefix)
         result = run_load(
             deployment, options, rate=rate, prefix=prefix, duration=options.duration, **servers
         )

@@ -27,11 +27,13 @@ import sys
 import time
 import urllib.request
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from harness import (
     BENCH_DIR,
     PROJECT_DIR,
+    SETTLE_SECONDS,
     bench_store,
     devrooms_environment,
     generate,
@@ -47,6 +49,7 @@ from harness import (
     reset_peak_rss,
     run_with_harperdb,
     say,
+    warm_up,
 )
 
 from deploy.processes import stop_process_group
@@ -63,9 +66,6 @@ def daphne_command() -> list[str]:
     asyncio's loop) where the project has it, plain Daphne for commits from before it."""
     module = "chatsite.serve" if importlib.util.find_spec("chatsite.serve") else "daphne"
     return [sys.executable, "-m", module]
-
-
-SETTLE_SECONDS = 3.0  # between runs: DevRooms announces departures after its grace period
 
 
 @dataclass
@@ -309,18 +309,8 @@ def benchmark(options: argparse.Namespace, folder: Path, harperdb: LocalHarperDB
             servers.append(peer)
             say(f"{PEER_NAMES[options.peer]} peer pid {peer.pid} on {peer.url}")
         run_id = secrets.token_hex(3)
-        if options.warmup:
-            # The first run after a start pays for cold caches, pools and JIT: not measured.
-            for server in servers:
-                warmup = run_load(
-                    server,
-                    options,
-                    rate=min(options.rates),
-                    prefix=f"bench-{run_id}-warmup",
-                    duration=options.warmup,
-                )
-                record(options, {**warmup, "warmup": True})
-                time.sleep(SETTLE_SECONDS)
+        for server in servers:
+            warm_up(options, partial(run_load, server, options), prefix=f"bench-{run_id}")
         rows: list[tuple[dict, dict | None]] = []
         for repeat in range(options.repeat):
             for rate in options.rates:

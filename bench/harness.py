@@ -191,6 +191,19 @@ def missing_from_history(store: HarperDBMessageStore, result: dict, prefix: str)
     return missing
 
 
+SETTLE_SECONDS = 3.0  # between runs: DevRooms announces departures after its grace period
+
+
+def warm_up(options: argparse.Namespace, run: Callable[..., dict], *, prefix: str) -> None:
+    """The first run after a start pays for cold caches, pools and JIT: `run` at the lowest
+    rate for --warmup seconds, recorded as a warm-up and not measured; then let it settle."""
+    if not options.warmup:
+        return
+    warmup = run(rate=min(options.rates), prefix=f"{prefix}-warmup", duration=options.warmup)
+    record(options, {**warmup, "warmup": True})
+    time.sleep(SETTLE_SECONDS)
+
+
 def record(options: argparse.Namespace, result: dict) -> None:
     """Progress on stderr; every result in full to --json when given."""
     shown = {key: value for key, value in result.items() if key != "unacked_seqs"}
