@@ -39,6 +39,7 @@ ADMISSION_CHANGED = "admission"
 """The cluster event of a room or ban change (`room_id`): forget what is known of it."""
 
 BANS_KEPT_MAX = 1_000  # a room with more bans in force is asked about each join
+ROOMS_KEPT_MAX = 10_000  # past it, expired entries go, then the longest kept
 JOINED_AT_RESOLUTION = timedelta(hours=1)
 ROOM_CLOSED = "This room has been closed by a moderator."
 BANNED_UNTIL = "A moderator removed you from this room; you can join it again after {until}."
@@ -156,8 +157,20 @@ class RoomAdmissions:
             expires=time.monotonic() + settings.CHAT_ADMISSION_CACHE_SECONDS,
         )
         if forgets == self._forgets:
-            self._rooms[name_key(room.name)] = known
+            self._keep(name_key(room.name), known)
         return known
+
+    def _keep(self, key: str, known: KnownRoom) -> None:
+        self._rooms.pop(key, None)  # to the end of the order: kept the longest from now
+        self._rooms[key] = known
+        if len(self._rooms) <= ROOMS_KEPT_MAX:
+            return
+        now = time.monotonic()
+        for old_key, old in list(self._rooms.items()):
+            if old.expires <= now and old_key != key:
+                del self._rooms[old_key]
+        while len(self._rooms) > ROOMS_KEPT_MAX:
+            del self._rooms[next(iter(self._rooms))]
 
     def forget(self, room_id: int) -> None:
         self._forgets += 1

@@ -156,6 +156,17 @@ async def test_a_room_with_more_bans_than_are_kept_is_asked_about_each_join(monk
     assert admissions._rooms["react"].bans is None
 
 
+async def test_what_is_kept_has_a_limit(monkeypatch):
+    monkeypatch.setattr(admission, "ROOMS_KEPT_MAX", 3)
+    load = CountingLoad()
+    for name in ("One", "Two", "Three", "Four", "Five"):
+        await admit(load, name=name)
+    assert list(admissions._rooms) == ["three", "four", "five"]  # the longest kept went
+    admissions._rooms["five"].expires = 0  # an expired entry goes before older live ones
+    await admit(load, name="Six")
+    assert list(admissions._rooms) == ["three", "four", "six"]
+
+
 def ban(*, username="Bob", person_key="", until=None) -> RoomBan:
     made = RoomBan(username=username, person_key=person_key, until=until)
     made.username_key, made.username_look_key = made_keys(username)
