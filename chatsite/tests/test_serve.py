@@ -9,6 +9,15 @@ import pytest
 
 from chatsite.serve import with_backlog
 
+
+def python(code: str, environment: dict[str, str]) -> subprocess.CompletedProcess:
+    """`code` run by this Python in a process of its own (the loop policy, the reactor and
+    the collector are process-wide)."""
+    return subprocess.run(
+        [sys.executable, "-c", code], env=environment, capture_output=True, text=True, check=True
+    )
+
+
 LOOP_AFTER_SETUP = (
     "import asyncio; from chatsite import serve; serve._use_uvloop(); "
     "print(type(asyncio.new_event_loop()).__module__)"
@@ -17,13 +26,7 @@ LOOP_AFTER_SETUP = (
 
 @pytest.mark.parametrize(("setting", "loop_module"), [("true", "uvloop"), ("false", "asyncio")])
 def test_the_event_loop_is_uvloop_unless_chat_uvloop_is_off(setting, loop_module):
-    completed = subprocess.run(
-        [sys.executable, "-c", LOOP_AFTER_SETUP],
-        env={"CHAT_UVLOOP": setting, "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    completed = python(LOOP_AFTER_SETUP, {"CHAT_UVLOOP": setting, "PATH": "/usr/bin:/bin"})
     assert completed.stdout.strip().startswith(loop_module)
 
 
@@ -39,13 +42,8 @@ REACTOR_DAPHNE_RUNS_ON = (
     [("true", "FlushingAsyncioReactor"), ("false", "AsyncioSelectorReactor")],
 )
 def test_daphne_runs_on_the_flushing_reactor_unless_it_is_off(setting, reactor_class):
-    completed = subprocess.run(
-        [sys.executable, "-c", REACTOR_DAPHNE_RUNS_ON],
-        env={"CHAT_FLUSHING_REACTOR": setting, "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    environment = {"CHAT_FLUSHING_REACTOR": setting, "PATH": "/usr/bin:/bin"}
+    completed = python(REACTOR_DAPHNE_RUNS_ON, environment)
     assert completed.stdout.split() == [reactor_class, "uvloop"]
     assert "non-asyncio Twisted reactor" not in completed.stderr
 
@@ -66,13 +64,7 @@ GC_AFTER_SETUP = (
 def test_the_app_is_loaded_then_left_out_of_garbage_collections_unless_told(settings, expected):
     inherited = {k: v for k, v in os.environ.items() if not k.startswith("CHAT_GC_")}
     environment = {**inherited, "DJANGO_SETTINGS_MODULE": "chatsite.test_settings", **settings}
-    completed = subprocess.run(
-        [sys.executable, "-c", GC_AFTER_SETUP],
-        env=environment,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    completed = python(GC_AFTER_SETUP, environment)
     assert completed.stdout.split()[-2:] == expected.split()
 
 
