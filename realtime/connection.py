@@ -42,10 +42,13 @@ def _session_key(environ: dict) -> str | None:
 
 @database_sync_to_async
 def _session_username(session_key: str) -> tuple[bool, str | None]:
+    """Whether the session is live, and its username: one read. A session that is missing or
+    expired is no proof (the store forgets its key when it loads none)."""
     store = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
-    if not store.exists(session_key):
+    data = store.load()
+    if store.session_key is None:
         return False, None
-    return True, store.get(SESSION_USERNAME_KEY)
+    return True, data.get(SESSION_USERNAME_KEY)
 
 
 async def connection_from_environ(sid: str, environ: dict, *, address: str) -> Connection:
