@@ -111,7 +111,8 @@ class RoomAdmissions:
             ban = ban_holding(known.bans, username=username, person_key=person_key, now=now)
         ensure_not_banned(ban)
         if _joined_long_ago(known.room, now):
-            await database_sync_to_async(_note_joined)(known.room, now)
+            known.room.last_joined_at = now  # before the write: joins meanwhile write nothing
+            await database_sync_to_async(_note_joined)(known.room.pk, now)
         return known.room
 
     async def _known(self, name: str, load) -> KnownRoom:
@@ -166,11 +167,12 @@ class RoomAdmissions:
         if len(self._rooms) <= ROOMS_KEPT_MAX:
             return
         now = time.monotonic()
+        # pop, not del: `forget` may run meanwhile, in the thread that saved a change.
         for old_key, old in list(self._rooms.items()):
             if old.expires <= now and old_key != key:
-                del self._rooms[old_key]
+                self._rooms.pop(old_key, None)
         while len(self._rooms) > ROOMS_KEPT_MAX:
-            del self._rooms[next(iter(self._rooms))]
+            self._rooms.pop(next(iter(self._rooms)), None)
 
     def forget(self, room_id: int) -> None:
         self._forgets += 1
@@ -197,15 +199,15 @@ def _room_and_bans(name: str, load) -> tuple[Room, list[RoomBan]]:
     # In the same trip to the database: a room someone tried to join is not idle.
     now = timezone.now()
     if _joined_long_ago(room, now):
-        _note_joined(room, now)
+        room.last_joined_at = now
+        _note_joined(room.pk, now)
     return room, bans_in_force(room)
 
 
-def _note_joined(room: Room, now: datetime) -> None:
+def _note_joined(room_id: int, now: datetime) -> None:
     """Seen by `manage.py rooms_close_idle`, which cannot see who is in a room now; at most
     hourly (JOINED_AT_RESOLUTION)."""
-    room.last_joined_at = now
-    Room.objects.filter(pk=room.pk).update(last_joined_at=now)
+    Room.objects.filter(pk=room_id).update(last_joined_at=now)
 
 
 admissions = RoomAdmissions()
