@@ -192,8 +192,9 @@ CHAT_ROOM_MAX_PEOPLE = env.int("CHAT_ROOM_MAX_PEOPLE", default=5_000)
 CHAT_ROSTER_WINDOW_SECONDS = env.float("CHAT_ROSTER_WINDOW_SECONDS", default=0.25)
 CHAT_ROSTER_BURST = env.int("CHAT_ROSTER_BURST", default=5)
 CHAT_REMOVAL_MINUTES = env.int("CHAT_REMOVAL_MINUTES", default=15)
-# How long a process trusts what it read of a room and its bans (rooms/admission.py); saved
-# changes reach every process at once, this bounds only those made past Django's signals.
+# How long a process trusts what it read of a room and its bans (rooms/admission.py); changes
+# saved through Django reach it at once (from other processes through REDIS_URL), this bounds
+# those made past Django's signals.
 CHAT_ADMISSION_CACHE_SECONDS = env.float("CHAT_ADMISSION_CACHE_SECONDS", default=10.0)
 CHAT_ROOM_CREATE_PER_HOUR = env.int("CHAT_ROOM_CREATE_PER_HOUR", default=10)
 CHAT_ROOM_IDLE_DAYS = env.int("CHAT_ROOM_IDLE_DAYS", default=7)
