@@ -6,10 +6,15 @@ is appended to it, and a deletion, edit or move forgets it. That is only the who
 when this process stores every message, so `messaging.backend.history_tail()` gives none
 when several processes share the rooms (REDIS_URL set). Bounded: past `max_bytes` of
 message text the least recently read rooms are forgotten.
+
+Joins that find a room unknown together (a join storm) share one read: a read on its way may
+be waited for instead of starting another, as long as no message of the room was stored
+since it began (the newcomer, already in the room, could otherwise miss that message).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 
@@ -32,12 +37,21 @@ class _Tail:
 
 
 @dataclass
+class _Fills:
+    """The reads of one room on their way."""
+
+    changes: int = 0  # to the room's history since the first of them began
+    reads: int = 0
+    shared: asyncio.Future | None = None  # the result of the newest one, to wait for
+    shared_since: int = 0  # `changes` when it began
+
+
+@dataclass
 class HistoryTail:
     size: int  # messages kept per room: CHAT_HISTORY_LIMIT
     max_bytes: int
     _rooms: OrderedDict[str, _Tail] = field(default_factory=OrderedDict)
-    # room -> [changes so far, reads in flight], while a read of the room is on its way
-    _fills: dict[str, list[int]] = field(default_factory=dict)
+    _fills: dict[str, _Fills] = field(default_factory=dict)
     size_bytes: int = 0
 
     def recent(self, room: str, limit: int) -> list[Message] | None:
@@ -48,20 +62,35 @@ class HistoryTail:
         self._rooms.move_to_end(room)
         return list(tail.messages)[-limit:] if limit else []
 
-    def begin_fill(self, room: str) -> int:
+    def read_to_share(self, room: str) -> asyncio.Future | None:
+        """The result of a read of the room's tail on its way that nothing stored since it
+        began would make stale (resolves to the messages, or raises as the read did)."""
+        entry = self._fills.get(room)
+        if entry is None or entry.shared is None or entry.shared.done():
+            return None
+        if entry.shared_since != entry.changes:
+            return None
+        if entry.shared.get_loop() is not asyncio.get_running_loop():
+            return None
+        return entry.shared
+
+    def begin_fill(self, room: str, *, shared: asyncio.Future | None = None) -> int:
         """Before reading a room's tail from the store: returns a token for `fill`, which
-        must follow (with None when the read failed)."""
-        entry = self._fills.setdefault(room, [0, 0])
-        entry[1] += 1
-        return entry[0]
+        must follow (with None when the read failed). `shared`, a future the reader will
+        resolve with the read's result, is handed to later readers by `read_to_share`."""
+        entry = self._fills.setdefault(room, _Fills())
+        entry.reads += 1
+        if shared is not None:
+            entry.shared, entry.shared_since = shared, entry.changes
+        return entry.changes
 
     def fill(self, room: str, token: int, messages: list[Message] | None) -> None:
         """Keep what the store returned (the room's newest `size` messages or fewer), unless
         the read failed (None) or the room changed while it was being read."""
         entry = self._fills[room]
-        changed = entry[0] != token
-        entry[1] -= 1
-        if entry[1] == 0:
+        changed = entry.changes != token
+        entry.reads -= 1
+        if entry.reads == 0:
             del self._fills[room]
         if messages is None or changed or room in self._rooms:
             return
@@ -74,7 +103,7 @@ class HistoryTail:
     def appended(self, message: Message) -> None:
         """A message of this process was stored: it is the room's newest."""
         if message.room in self._fills:
-            self._fills[message.room][0] += 1
+            self._fills[message.room].changes += 1
         tail = self._rooms.get(message.room)
         if tail is None:
             return
@@ -93,7 +122,7 @@ class HistoryTail:
     def forget(self, room: str) -> None:
         """The room's history changed other than by a new message: read it again next time."""
         if room in self._fills:
-            self._fills[room][0] += 1
+            self._fills[room].changes += 1
         tail = self._rooms.pop(room, None)
         if tail is not None:
             self.size_bytes -= tail.size_bytes

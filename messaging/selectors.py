@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from django.conf import settings
 
 from chatsite.errors import ChatError, ErrorCode
 from messaging import backend
+from messaging.history_tail import HistoryTail
 from messaging.store import Message, message_id_in_room
 
 BEFORE_NOT_IN_ROOM = "`before` must be the id of a message of your room."
@@ -24,20 +26,50 @@ async def message_list_recent(*, room: str, limit: int | None = None) -> list[Me
     """The room's latest messages, oldest first."""
     limit = limit or settings.CHAT_HISTORY_LIMIT
     tail = backend.history_tail()
-    if tail is not None and (known := tail.recent(room, limit)) is not None:
+    if tail is None:
+        return await _read_latest(room=room, limit=limit)
+    if (known := tail.recent(room, limit)) is not None:
         return known
-    token = tail.begin_fill(room) if tail is not None else 0
+    if limit <= tail.size and (shared := tail.read_to_share(room)) is not None:
+        try:
+            return (await asyncio.shield(shared))[-limit:]
+        except asyncio.CancelledError:
+            if not shared.cancelled():
+                raise  # this join was cancelled, not the read: otherwise read for this one
+    return (await _fill_tail(tail, room=room, read=max(limit, tail.size)))[-limit:]
+
+
+async def _read_latest(*, room: str, limit: int) -> list[Message]:
     store = backend.message_store()
-    read = max(limit, tail.size) if tail is not None else limit
+    return await backend.store_call(
+        store.latest, room=room, limit=limit, unavailable=HISTORY_UNAVAILABLE
+    )
+
+
+async def _fill_tail(tail: HistoryTail, *, room: str, read: int) -> list[Message]:
+    """Read the room's newest `read` messages into its tail, for whoever waits on it too."""
+    shared = asyncio.get_running_loop().create_future()
+    shared.add_done_callback(_retrieved)
+    token = tail.begin_fill(room, shared=shared if read == tail.size else None)
     messages = None
     try:
-        messages = await backend.store_call(
-            store.latest, room=room, limit=read, unavailable=HISTORY_UNAVAILABLE
-        )
+        messages = await _read_latest(room=room, limit=read)
+    except asyncio.CancelledError:
+        shared.cancel()
+        raise
+    except BaseException as error:
+        shared.set_exception(error)
+        raise
     finally:
-        if tail is not None:
-            tail.fill(room, token, messages)
-    return messages[-limit:]
+        tail.fill(room, token, messages)
+    shared.set_result(messages)
+    return messages
+
+
+def _retrieved(future: asyncio.Future) -> None:
+    """Marks a failed shared read's error as seen: nobody may have been waiting for it."""
+    if not future.cancelled():
+        future.exception()
 
 
 async def message_find(*, room: str, message_id: str) -> Message | None:

@@ -1,6 +1,9 @@
 """The newest messages of recently read rooms are kept in memory, and stay true: what is
 posted is added, what is deleted or moved is read again, and the memory is bounded."""
 
+import asyncio
+import threading
+
 import pytest
 
 from chatsite.errors import ChatError
@@ -148,3 +151,92 @@ def test_rooms_without_messages_count_against_the_memory_too():
     assert tail.size_bytes <= 5_000
     assert tail.recent("empty-0", 1) is None
     assert tail.recent("empty-99", 1) == []
+
+
+class HeldReads:
+    """Counts the store's `latest` reads as they start, and holds each until `release()`."""
+
+    def __init__(self, store, monkeypatch):
+        self.count = 0
+        self.gate = threading.Event()
+        real = store.latest
+
+        def latest(**arguments):
+            self.count += 1
+            self.gate.wait(10)
+            return real(**arguments)
+
+        monkeypatch.setattr(store, "latest", latest)
+
+    def release(self) -> None:
+        self.gate.set()
+
+
+@pytest.fixture
+def held_reads(memory_store, monkeypatch) -> HeldReads:
+    held = HeldReads(memory_store, monkeypatch)
+    yield held
+    held.release()
+
+
+async def until_reads(held: HeldReads, count: int) -> None:
+    for _ in range(500):
+        if held.count >= count:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"{held.count} reads of the store, not {count}")
+
+
+async def test_joins_that_find_a_room_unknown_together_read_it_once(
+    history_tail, memory_store, held_reads, room
+):
+    memory_store.insert(make_messages(room, 3))
+    joins = [asyncio.create_task(message_list_recent(room=room)) for _ in range(20)]
+    await until_reads(held_reads, 1)
+    held_reads.release()
+    histories = await asyncio.gather(*joins)
+    assert held_reads.count == 1
+    assert all(history == histories[0] and len(history) == 3 for history in histories)
+
+
+async def test_a_join_after_a_message_was_stored_does_not_wait_for_an_older_read(
+    history_tail, memory_store, held_reads, room
+):
+    memory_store.insert(make_messages(room, 1))
+    first = asyncio.create_task(message_list_recent(room=room))
+    await until_reads(held_reads, 1)
+    [newer] = make_messages(room, 1)
+    memory_store.insert([newer])
+    history_tail.appended(newer)
+    later = asyncio.create_task(message_list_recent(room=room))
+    await until_reads(held_reads, 2)
+    held_reads.release()
+    await first
+    assert (await later)[-1] == newer
+
+
+async def test_joins_waiting_for_a_failed_read_are_told_it_failed(
+    history_tail, memory_store, monkeypatch, room
+):
+    monkeypatch.setattr(memory_store, "latest", UnreachableStore().latest)
+    held = HeldReads(memory_store, monkeypatch)
+    joins = [asyncio.create_task(message_list_recent(room=room)) for _ in range(3)]
+    await until_reads(held, 1)
+    held.release()
+    outcomes = await asyncio.gather(*joins, return_exceptions=True)
+    assert held.count == 1
+    assert all(isinstance(outcome, ChatError) for outcome in outcomes)
+
+
+async def test_a_join_whose_shared_read_was_cancelled_reads_for_itself(
+    history_tail, memory_store, held_reads, room
+):
+    memory_store.insert(make_messages(room, 2))
+    first = asyncio.create_task(message_list_recent(room=room))
+    await until_reads(held_reads, 1)
+    waiting = asyncio.create_task(message_list_recent(room=room))
+    await asyncio.sleep(0)
+    first.cancel()
+    await until_reads(held_reads, 2)
+    held_reads.release()
+    assert len(await waiting) == 2
