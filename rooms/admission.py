@@ -98,7 +98,8 @@ class RoomAdmissions:
     async def admit(self, *, name: str, username: str, person_key: str, load) -> Room:
         """The room `name` if this person may join it now; raises `room_closed` or `banned`.
 
-        `load(name)` reads (or creates) the room from the database when it is not known."""
+        `load(name, joined_at)` reads (or creates) the room from the database when it is not
+        known (`room_get_or_create`)."""
         known = await self._known(name, load)
         if known.room.is_closed:
             raise ChatError(ErrorCode.ROOM_CLOSED, ROOM_CLOSED)
@@ -195,9 +196,9 @@ def _joined_long_ago(room: Room, now: datetime) -> bool:
 
 
 def _room_and_bans(name: str, load) -> tuple[Room, list[RoomBan]]:
-    room = load(name)
-    # In the same trip to the database: a room someone tried to join is not idle.
     now = timezone.now()
+    room = load(name, now)
+    # In the same trip to the database: a room someone tried to join is not idle.
     if _joined_long_ago(room, now):
         room.last_joined_at = now
         _note_joined(room.pk, now)

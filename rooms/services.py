@@ -12,7 +12,7 @@ import ipaddress
 import json
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -82,14 +82,19 @@ def _unique_slug(name: str) -> str:
 
 
 def room_get_or_create(
-    *, name: str, person_key: str | None = None, address: str | None = None
+    *,
+    name: str,
+    person_key: str | None = None,
+    address: str | None = None,
+    joined_at: datetime | None = None,
 ) -> Room:
     """The open room called `name` (in any letter case), created when creation is allowed.
 
     A visitor's creation (`person_key`, and `address` when known) counts against their
-    CHAT_ROOM_CREATE_PER_HOUR; without them the room is staff's."""
+    CHAT_ROOM_CREATE_PER_HOUR; without them the room is staff's. `joined_at`: the time of
+    the join this is for, which a room created now keeps as its `last_joined_at`."""
     name = room_name_clean(name)
-    return room_check_joinable(name=name) or _room_create(name, person_key, address)
+    return room_check_joinable(name=name) or _room_create(name, person_key, address, joined_at)
 
 
 def _ensure_may_create(person_key: str, address: str | None) -> None:
@@ -117,7 +122,9 @@ def _ip_address(address: str | None) -> str | None:
         return None
 
 
-def _room_create(name: str, person_key: str | None, address: str | None) -> Room:
+def _room_create(
+    name: str, person_key: str | None, address: str | None, joined_at: datetime | None
+) -> Room:
     creator = {}
     if person_key is not None:
         address = _ip_address(address)
@@ -126,7 +133,9 @@ def _room_create(name: str, person_key: str | None, address: str | None) -> Room
     for _attempt in range(3):
         try:
             with transaction.atomic():
-                return Room.objects.create(name=name, slug=_unique_slug(name), **creator)
+                return Room.objects.create(
+                    name=name, slug=_unique_slug(name), last_joined_at=joined_at, **creator
+                )
         except IntegrityError:
             # Somebody created it (or took the slug) at the same moment: theirs is ours.
             existing = room_find(name=name)
@@ -195,7 +204,9 @@ async def room_join(
             name=name,
             username=username,
             person_key=person_key,
-            load=lambda name: room_get_or_create(name=name, person_key=person_key, address=address),
+            load=lambda name, joined_at: room_get_or_create(
+                name=name, person_key=person_key, address=address, joined_at=joined_at
+            ),
         )
     ).name
     await presence.ensure_available(room=room, username=username, person_key=person_key)

@@ -4,7 +4,7 @@ cluster tests (a removal or a closing on one process refuses the join on the oth
 
 import asyncio
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -24,9 +24,9 @@ class CountingLoad:
     def __init__(self) -> None:
         self.reads = 0
 
-    def __call__(self, name: str) -> Room:
+    def __call__(self, name: str, joined_at: datetime) -> Room:
         self.reads += 1
-        return services.room_get_or_create(name=name)
+        return services.room_get_or_create(name=name, joined_at=joined_at)
 
 
 async def admit(load, username: str = "Ana", *, person_key: str = "session:ana", name="React"):
@@ -56,7 +56,7 @@ async def test_joins_arriving_together_read_the_room_once():
 async def test_a_read_that_failed_for_another_person_is_tried_again_for_this_one():
     started = asyncio.Event()
 
-    def past_their_limit(name: str) -> Room:
+    def past_their_limit(name: str, joined_at: datetime) -> Room:
         asyncio.run_coroutine_threadsafe(set_event(started), loop)
         time.sleep(0.2)
         raise ChatError(ErrorCode.RATE_LIMITED, "too many new rooms")
@@ -123,14 +123,23 @@ async def test_a_renamed_room_is_known_by_its_new_name_only(
     assert (await admit(load, name="Vue")).pk == room.pk
 
 
+async def test_a_room_a_join_creates_keeps_that_join_in_the_same_write(monkeypatch):
+    notes = []
+    monkeypatch.setattr(admission, "_note_joined", lambda *arguments: notes.append(arguments))
+    room = await admit(CountingLoad(), name="Brand new")
+    stored = await Room.objects.aget(pk=room.pk)
+    assert stored.last_joined_at is not None
+    assert notes == []
+
+
 async def test_a_read_overtaken_by_a_change_is_not_kept():
     load = CountingLoad()
     room = await admit(load)
     admissions.forget(room.pk)
 
-    def read_during_a_change(name: str) -> Room:
+    def read_during_a_change(name: str, joined_at: datetime) -> Room:
         admissions.forget(room.pk)  # a ban saved while this read was under way
-        return load(name)
+        return load(name, joined_at)
 
     await admit(read_during_a_change)
     await admit(load)
