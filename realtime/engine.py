@@ -28,12 +28,16 @@ from engineio.payload import Payload
 from socketio import packet as sio_packet
 
 CLOSE = eio_packet.Packet(eio_packet.CLOSE)
+# Built once: `str | bytes` written in a call builds a new union on every call (once per
+# packet here), and isinstance checks a tuple three times faster.
+TEXT_OR_BYTES = (str, bytes)
+BYTES = (bytes, bytearray)
 
 
 def packet_size(pkt: eio_packet.Packet | None) -> int:
     """What a queued packet costs, near enough: the length of its data."""
     data = getattr(pkt, "data", None)
-    return len(data) if isinstance(data, str | bytes) else 16
+    return len(data) if isinstance(data, TEXT_OR_BYTES) else 16
 
 
 class OutboundQueue:
@@ -188,7 +192,7 @@ class JsonOnlyPacket(sio_packet.Packet):
 
     @classmethod
     def data_is_binary(cls, data) -> bool:
-        return isinstance(data, bytes | bytearray)
+        return isinstance(data, BYTES)
 
 
 class BoundedEngineServer(engineio.AsyncServer):
