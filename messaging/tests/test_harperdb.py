@@ -4,12 +4,15 @@ import socket
 import time
 
 import pytest
+import requests
+from django.conf import settings
 
 from messaging.harperdb import (
     HarperDBClient,
     HarperDBError,
     HarperDBUnavailable,
     OneWriteHTTPConnection,
+    configured_url,
     get_client,
 )
 from messaging.local_harperdb import free_port
@@ -102,3 +105,34 @@ def test_proxy_settings_in_the_environment_are_not_used_for_harperdb(monkeypatch
     client = get_client()
     for _ in range(3):  # one pooled connection, used again
         client.ping()
+
+
+def fresh_client() -> HarperDBClient:
+    return HarperDBClient(
+        url=configured_url(),
+        username=settings.HARPERDB_USERNAME,
+        password=settings.HARPERDB_PASSWORD,
+    )
+
+
+def test_requests_after_the_first_look_up_neither_the_pool_nor_the_path_again(monkeypatch):
+    worked_out = []
+    for hook in ("get_connection_with_tls_context", "request_url"):
+        original = getattr(requests.adapters.HTTPAdapter, hook)
+
+        def counted(self, *arguments, _original=original, _hook=hook, **options):
+            worked_out.append(_hook)
+            return _original(self, *arguments, **options)
+
+        monkeypatch.setattr(requests.adapters.HTTPAdapter, hook, counted)
+    client = fresh_client()
+    for _ in range(3):
+        client.ping()
+    assert sorted(worked_out) == ["get_connection_with_tls_context", "request_url"]
+
+
+def test_a_closed_client_connects_again():
+    client = fresh_client()
+    client.ping()
+    client._adapter.close()
+    client.ping()
