@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from chatsite.errors import ChatError, ErrorCode
+from chatsite.futures import mark_exception_seen
 from messaging import backend
 from messaging.history_tail import HistoryTail
 from messaging.store import Message, message_id_in_room
@@ -49,7 +50,7 @@ async def _read_latest(*, room: str, limit: int) -> list[Message]:
 async def _fill_tail(tail: HistoryTail, *, room: str, read: int) -> list[Message]:
     """Read the room's newest `read` messages into its tail, for whoever waits on it too."""
     shared = asyncio.get_running_loop().create_future()
-    shared.add_done_callback(_retrieved)
+    shared.add_done_callback(mark_exception_seen)
     token = tail.begin_fill(room, shared=shared if read == tail.size else None)
     messages = None
     try:
@@ -64,12 +65,6 @@ async def _fill_tail(tail: HistoryTail, *, room: str, read: int) -> list[Message
         tail.fill(room, token, messages)
     shared.set_result(messages)
     return messages
-
-
-def _retrieved(future: asyncio.Future) -> None:
-    """Marks a failed shared read's error as seen: nobody may have been waiting for it."""
-    if not future.cancelled():
-        future.exception()
 
 
 async def message_find(*, room: str, message_id: str) -> Message | None:

@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from chatsite.cluster import cluster
 from chatsite.errors import ChatError, ErrorCode
+from chatsite.futures import mark_exception_seen
 from rooms.models import Room, RoomBan
 from rooms.names import look_key, name_key
 from rooms.selectors import room_ban_in_force
@@ -134,7 +135,7 @@ class RoomAdmissions:
             except ChatError:
                 pass
         reading = asyncio.get_running_loop().create_future()
-        reading.add_done_callback(_retrieved)
+        reading.add_done_callback(mark_exception_seen)
         self._reading[key] = reading
         try:
             known = await self._read(name, load)
@@ -184,11 +185,6 @@ class RoomAdmissions:
     def forget_all(self) -> None:
         self._forgets += 1
         self._rooms.clear()
-
-
-def _retrieved(reading: asyncio.Future) -> None:
-    if not reading.cancelled():
-        reading.exception()  # a failed read nobody else waited for is not "never retrieved"
 
 
 def _joined_long_ago(room: Room, now: datetime) -> bool:
