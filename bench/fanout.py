@@ -26,6 +26,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -34,6 +35,7 @@ from harness import (
     BENCH_DIR,
     PROJECT_DIR,
     SETTLE_SECONDS,
+    MainThread,
     bench_store,
     devrooms_environment,
     generate,
@@ -50,6 +52,8 @@ from harness import (
     run_with_harperdb,
     say,
     warm_up,
+    writer_figures,
+    writer_totals,
 )
 
 from deploy.processes import stop_process_group
@@ -165,18 +169,33 @@ def start_peer(folder: Path, kind: str = "node") -> Server:
     return server
 
 
-def generate_against(server: Server, arguments: list[str], *, limit_seconds: float) -> dict:
-    """The load generator against `server`, reading its CPU time and its HarperDB's."""
-    watched = {"server": [server.pid]}
+def generate_against(
+    server: Server,
+    arguments: list[str],
+    *,
+    limit_seconds: float,
+    on_phase: Callable[[str], None] | None = None,
+) -> dict:
+    """The load generator against `server`, reading its CPU time, its main thread's and its
+    HarperDB's."""
+    watched: dict[str, list] = {"server": [server.pid], "server_main": [MainThread(server.pid)]}
     if server.harperdb_pid is not None:
         watched["harperdb"] = [server.harperdb_pid]
-    return generate(server.url, arguments, watched=watched, limit_seconds=limit_seconds)
+    return generate(
+        server.url, arguments, watched=watched, limit_seconds=limit_seconds, on_phase=on_phase
+    )
 
 
 def run_load(
     server: Server, options: argparse.Namespace, *, rate: int, prefix: str, duration: float
 ) -> dict:
     server.reset_peak_rss()
+    writer: dict[str, tuple[float, dict[str, float]]] = {}
+
+    def read_writer(phase: str) -> None:
+        if server.harperdb_pid is not None and phase in ("sending", "drained"):
+            writer[phase] = (time.monotonic(), writer_totals(server.url))
+
     result = generate_against(
         server,
         [
@@ -186,12 +205,19 @@ def run_load(
             *("--prefix", prefix),
         ],
         limit_seconds=duration + options.drain_max + 120,
+        on_phase=read_writer,
     )
     result.update(server=server.name, rate=rate, peak_rss_mb=server.peak_rss_mb())
     if (cpu := per_delivery(result, "server")) is not None:
         result["cpu_us_per_delivery"] = cpu
+        result["main_thread_share"] = result["server_main_cpu_seconds"] / max(
+            result["server_cpu_seconds"], 1e-9
+        )
     if (cpu := per_delivery(result, "harperdb")) is not None:
         result["harperdb_cpu_us_per_delivery"] = cpu
+    if {"sending", "drained"} <= writer.keys():
+        (started, before), (ended, after) = writer["sending"], writer["drained"]
+        result.update(writer_figures(before, after, ended - started))
     return result
 
 
@@ -225,6 +251,10 @@ def ratio(ours: float | None, theirs: float | None) -> str:
     return f"{ours / theirs:.1f}x"
 
 
+def percent(share: float | None) -> str:
+    return "-" if share is None else f"{100 * share:.0f}%"
+
+
 def table_row(ours: dict, peer: dict | None) -> list[str]:
     peer = peer or {}
     latency, peer_latency = ours.get("latency_ms") or {}, peer.get("latency_ms") or {}
@@ -237,7 +267,15 @@ def table_row(ours: dict, peer: dict | None) -> list[str]:
         str(ours.get("refused", "-")),
         str(ours.get("unanswered", "-")),
         number(ours.get("cpu_us_per_delivery")),
+        percent(ours.get("main_thread_share")),
         number(ours.get("harperdb_cpu_us_per_delivery")),
+        " / ".join(
+            [
+                number(ours.get("messages_per_batch")),
+                number(ours.get("store_ms_mean")),
+                percent(ours.get("writer_busy")),
+            ]
+        ),
         number(ours.get("peak_rss_mb"), 0),
         number(ours.get("other_processes_cores"), 2),
         " / ".join(milliseconds(peer_latency, name) for name in ("p50", "p99")),
@@ -257,7 +295,9 @@ TABLE_HEADER = [
     "refused",
     "no ack",
     "CPU us/dlv",
+    "main thread",
     "HarperDB us/dlv",
+    "batch msgs / ms / busy",
     "RSS MB",
     "others' cores",
     "peer p50 / p99 ms",
@@ -272,7 +312,11 @@ def print_table(rows: list[tuple[dict, dict | None]]) -> None:
     """One line per run: DevRooms, the peer, and DevRooms / peer ratios ("x"). dlv/s is
     deliveries per second from the first send to the last delivery: below 20 x msgs/s
     (with 20 per room) when DevRooms falls behind. "others' cores": CPU that processes other
-    than DevRooms, its HarperDB and the load generator used meanwhile (the machine's noise)."""
+    than DevRooms, its HarperDB and the load generator used meanwhile (the machine's noise).
+    "main thread": the share of DevRooms' CPU spent on its event loop's thread (the rest is
+    the threads that wait for HarperDB and the database). "batch msgs / ms / busy": the
+    writer's mean batch, the mean time to store one, and the share of the run it spent
+    storing (near 100%, each message waits for the batch before its own)."""
     print_columns(TABLE_HEADER, [table_row(ours, peer) for ours, peer in rows])
 
 

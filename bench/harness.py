@@ -14,7 +14,9 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,7 @@ LOAD_GENERATOR = BENCH_DIR / "fanout_load.mjs"
 DATABASE = "devrooms_bench"
 HARPERDB_USER = "bench"
 HARPERDB_PASSWORD = secrets.token_urlsafe(12)
+METRICS_TOKEN = secrets.token_urlsafe(24)  # DevRooms' /metrics, for the writer's figures
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -66,6 +69,7 @@ def devrooms_environment(folder: Path, harperdb: LocalHarperDB, *, clients: int)
         "CHAT_RATE_LIMIT": "0",
         "CHAT_MAX_CONNECTIONS_PER_IP": str(clients + 100),
         "CHAT_ROOM_CREATE_PER_HOUR": "1000000",
+        "CHAT_METRICS_TOKEN": METRICS_TOKEN,
     }
 
 
@@ -80,9 +84,67 @@ def bench_store(harperdb: LocalHarperDB) -> HarperDBMessageStore:
 
 def process_cpu_seconds(pid: int) -> float:
     """utime + stime of a process, all its threads."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return _cpu_seconds(Path(f"/proc/{pid}/stat"))
+
+
+@dataclass(frozen=True)
+class MainThread:
+    """A process's main thread alone: for DevRooms, its event loop, without the threads
+    that wait for HarperDB or the database."""
+
+    pid: int
+
+
+def cpu_seconds(source: int | MainThread) -> float:
+    """The CPU seconds of a process (by its pid) or of a process's main thread."""
+    if isinstance(source, MainThread):
+        return _cpu_seconds(Path(f"/proc/{source.pid}/task/{source.pid}/stat"))
+    return process_cpu_seconds(source)
+
+
+def _cpu_seconds(stat: Path) -> float:
+    fields = stat.read_text().rsplit(")", 1)[1].split()
     utime, stime = int(fields[11]), int(fields[12])  # fields 14 and 15 of proc(5)
     return (utime + stime) / CLOCK_TICKS
+
+
+WRITER_METRICS = {
+    "devrooms_store_seconds_count": "store_attempts",
+    "devrooms_store_seconds_sum": "store_seconds",
+    "devrooms_messages_stored_total": "messages_stored",
+}
+
+
+def writer_totals(url: str) -> dict[str, float]:
+    """DevRooms' writer so far, from its /metrics: attempts to store a batch, the seconds
+    they took, and the messages stored."""
+    request = urllib.request.Request(
+        f"{url}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        text = response.read().decode()
+    totals = {}
+    for line in text.splitlines():
+        name, _, value = line.partition(" ")
+        if name in WRITER_METRICS:
+            totals[WRITER_METRICS[name]] = float(value)
+    return totals
+
+
+def writer_figures(before: dict[str, float], after: dict[str, float], seconds: float) -> dict:
+    """What the writer did between two `writer_totals`: its batches, their mean size and
+    time, and how much of the `seconds` it spent storing (near 1: every message waits for
+    the batch before its own)."""
+    spent = {name: after[name] - before.get(name, 0.0) for name in after}
+    batches = spent.get("store_attempts", 0)
+    if not batches or seconds <= 0:
+        return {}
+    return {
+        "store_batches": int(batches),
+        "messages_per_batch": spent.get("messages_stored", 0) / batches,
+        "store_ms_mean": 1000 * spent["store_seconds"] / batches,
+        "writer_busy": spent["store_seconds"] / seconds,
+    }
 
 
 def machine_cpu_seconds() -> float:
@@ -112,12 +174,13 @@ def generate(
     url: str,
     arguments: list[str],
     *,
-    watched: dict[str, Sequence[int]],
+    watched: dict[str, Sequence[int | MainThread]],
     limit_seconds: float,
     on_phase: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Run the load generator against `url`. When it starts and stops sending, reads the CPU
-    seconds of each group of `watched` processes (as `<name>_cpu_seconds`), the generator's
+    seconds of each group of `watched` processes or main threads (as `<name>_cpu_seconds`),
+    the generator's
     and the whole machine's; what the machine spent beyond those is other people's work, as
     noise. `on_phase` is called with each phase the generator announces, after its reading."""
     process = subprocess.Popen(
@@ -145,8 +208,8 @@ def generate(
                     "machine": machine_cpu_seconds(),
                     "wall": time.monotonic(),
                     **{
-                        name: sum(process_cpu_seconds(pid) for pid in pids)
-                        for name, pids in watched.items()
+                        name: sum(cpu_seconds(source) for source in sources)
+                        for name, sources in watched.items()
                     },
                 }
                 if on_phase is not None:
