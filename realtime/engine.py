@@ -10,6 +10,11 @@ pyproject.toml); `realtime/tests/test_engine.py` breaks if the hooks used here m
   implement to pick their Engine.IO server.
 - A client manager (`client_manager=`, documented) decides how an emit reaches a room's
   connections; `DirectEmitManager` skips the task the stock one starts per recipient.
+- A websocket's writer waits for its queue without a timer (`TimerlessPollSocket`): Engine.IO
+  creates each connection's `AsyncSocket` itself, with no hook to choose its class, and
+  stores it in the server's `sockets` map, which is ours (`SocketMap`); the map gives the
+  socket the subclass as it is stored. After `engineio.AsyncServer.shutdown` the server has
+  a plain dict again, and new sockets keep Engine.IO's own `poll`.
 - `engineio.payload.Payload.max_decode_packets` is the setting the library's maintainer
   points to for the number of packets in one polling request; past it, Engine.IO drops
   the whole request silently, so the transport limits refuse such a request before it
@@ -22,8 +27,10 @@ import asyncio
 from collections import deque
 
 import engineio
+import engineio.exceptions
 import socketio
 from engineio import packet as eio_packet
+from engineio.async_socket import AsyncSocket
 from engineio.payload import Payload
 from socketio import packet as sio_packet
 
@@ -128,6 +135,48 @@ class OutboundQueue:
         self._append(None)
 
 
+class TimerlessPollSocket(AsyncSocket):
+    """Engine.IO's socket, whose websocket writer waits for its next packet without a timer.
+
+    Engine.IO's `poll` waits with `asyncio.wait_for(queue.get(), ping_interval +
+    ping_timeout)`: a timer started and cancelled, a waiter future and a callback for every
+    wake-up of the writer, that is for nearly every delivery. Over a websocket the timeout
+    decides nothing: the reading side has the same timeout, and when its loop ends it puts
+    the end-of-queue marker (None) that stops the writer (as the queue's own overflow
+    does). So a websocket waits for the queue's future alone. A polling request still
+    waits with the timeout (its end is the answer to the client), through Engine.IO's own
+    `poll`. Written for python-engineio 4.15: `test_engine.py` breaks when `poll` changes."""
+
+    async def poll(self):
+        if not self.upgraded or self.upgrading:
+            return await super().poll()
+        try:
+            first = await self.queue.get()
+        except asyncio.CancelledError:
+            raise engineio.exceptions.QueueEmpty() from None  # as Engine.IO's poll does
+        self.queue.task_done()
+        if first is None:
+            return []
+        packets = [first]
+        while not self.queue.empty():
+            pkt = self.queue.get_nowait()
+            self.queue.task_done()
+            if pkt is None:
+                self.queue.put_nowait(None)
+                break
+            packets.append(pkt)
+        return packets
+
+
+class SocketMap(dict):
+    """Engine.IO's `sockets` (sid -> socket): a socket stored here gets the timerless poll."""
+
+    def __setitem__(self, sid, socket) -> None:
+        if type(socket) is AsyncSocket:
+            socket.__class__ = TimerlessPollSocket
+        super().__setitem__(sid, socket)
+
+
 class DirectEmitManager(socketio.AsyncManager):
     """python-socketio's in-process client manager, whose room emit puts the packet, encoded
     once, straight on each recipient's Engine.IO queue, instead of starting a task per
@@ -198,6 +247,7 @@ class JsonOnlyPacket(sio_packet.Packet):
 class BoundedEngineServer(engineio.AsyncServer):
     def __init__(self, *, send_queue_max_bytes: int, polling_max_packets: int, **options):
         super().__init__(**options)
+        self.sockets = SocketMap()
         self.send_queue_max_bytes = send_queue_max_bytes
         Payload.max_decode_packets = polling_max_packets
 

@@ -2,9 +2,12 @@
 this relies on are where python-socketio 5.18 / python-engineio 4.15 have them."""
 
 import asyncio
+import hashlib
+import inspect
 from importlib.metadata import version
 
 import engineio
+import engineio.exceptions
 import pytest
 import socketio
 from engineio import packet as eio_packet
@@ -18,6 +21,7 @@ from realtime.engine import (
     DirectEmitManager,
     JsonOnlyPacket,
     OutboundQueue,
+    TimerlessPollSocket,
 )
 
 
@@ -94,6 +98,60 @@ def test_the_library_hooks_used_are_still_there():
     assert callable(socketio.AsyncServer._engineio_server_class)
     assert callable(engineio.AsyncServer.create_queue)
     assert isinstance(Payload.max_decode_packets, int)
+
+
+# Engine.IO's AsyncSocket.poll as TimerlessPollSocket was written against (4.15).
+POLL_AS_TESTED = "826f58a9f3606db208e5d1266f075ad655b6eeda47b0a5616748624899ca5954"
+
+
+def test_the_engineio_code_the_timerless_poll_stands_in_for_is_as_tested():
+    """TimerlessPollSocket repeats AsyncSocket.poll without its timer, counts on the reading
+    side ending a websocket's writer with None, and on new sockets being stored in
+    `sockets`: if any of these changed, the subclass must be checked against the new code."""
+    poll = inspect.getsource(AsyncSocket.poll)
+    assert hashlib.sha256(poll.encode()).hexdigest() == POLL_AS_TESTED
+    assert "await self.queue.put(None)" in inspect.getsource(AsyncSocket._websocket_handler)
+    assert "self.sockets[sid] = s" in inspect.getsource(engineio.AsyncServer._handle_connect)
+
+
+def socket_of(server: BoundedEngineServer, *, websocket: bool) -> AsyncSocket:
+    server.ping_interval, server.ping_timeout = 0.01, 0.01
+    server.sockets["sid-1"] = AsyncSocket(server, "sid-1")
+    socket = server.sockets["sid-1"]
+    socket.upgraded = websocket
+    return socket
+
+
+def bounded_engine() -> BoundedEngineServer:
+    return BoundedSocketServer(
+        async_mode="asgi", send_queue_max_bytes=10_000, polling_max_packets=16
+    ).eio
+
+
+async def test_a_websockets_writer_waits_for_its_next_packet_past_any_timeout():
+    socket = socket_of(bounded_engine(), websocket=True)
+    assert isinstance(socket, TimerlessPollSocket)
+    waiting = asyncio.ensure_future(socket.poll())
+    await asyncio.sleep(0.1)  # five times Engine.IO's timeout here
+    assert not waiting.done()
+    socket.queue.put_nowait(message("late"))
+    socket.queue.put_nowait(message("with it"))
+    assert [pkt.data for pkt in await asyncio.wait_for(waiting, 1)] == ["late", "with it"]
+
+
+async def test_a_websockets_writer_takes_what_waits_up_to_the_end_marker():
+    socket = socket_of(bounded_engine(), websocket=True)
+    for item in (message("a"), message("b"), None):
+        socket.queue.put_nowait(item)
+    assert [pkt.data for pkt in await socket.poll()] == ["a", "b"]
+    assert await socket.poll() == []  # the marker: the writer ends
+    await asyncio.wait_for(socket.queue.join(), timeout=1)
+
+
+async def test_a_polling_request_still_ends_when_nothing_comes_in_time():
+    socket = socket_of(bounded_engine(), websocket=False)
+    with pytest.raises(engineio.exceptions.QueueEmpty):
+        await asyncio.wait_for(socket.poll(), timeout=1)
 
 
 async def test_a_reader_waiting_for_a_packet_gets_it_as_soon_as_it_is_queued():
