@@ -109,8 +109,8 @@ class HarperDBAdapter(requests.adapters.HTTPAdapter):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self._pool: urllib3.HTTPConnectionPool | None = None
-        self._url: str | None = None
-        self._path: str | None = None
+        # (url, its path) in one attribute: the pool's threads read it while one may set it.
+        self._path_of: tuple[str, str] | None = None
 
     def init_poolmanager(self, *args, **kwargs) -> None:
         super().init_poolmanager(*args, **kwargs)
@@ -125,9 +125,10 @@ class HarperDBAdapter(requests.adapters.HTTPAdapter):
         return self._pool
 
     def request_url(self, request, proxies) -> str:
-        if request.url != self._url:
-            self._url, self._path = request.url, super().request_url(request, proxies)
-        return self._path
+        known = self._path_of
+        if known is None or known[0] != request.url:
+            known = self._path_of = (request.url, super().request_url(request, proxies))
+        return known[1]
 
     def close(self) -> None:
         super().close()
