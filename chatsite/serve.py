@@ -28,8 +28,6 @@ OFF = ("0", "false", "no", "off")
 
 
 def _use_uvloop() -> bool:
-    # Settings are read later, by Django; CHAT_UVLOOP may also stand in the local env file.
-    environ.Env.read_env(env_file_path())
     if os.environ.get("CHAT_UVLOOP", "true").lower() in OFF:
         return False
     try:
@@ -82,6 +80,8 @@ def _tune_gc() -> None:
 
 
 def main() -> None:
+    # Django reads its settings later; these switches may also stand in the local env file.
+    environ.Env.read_env(env_file_path())
     _use_uvloop()
     _install_reactor()
     _tune_gc()
