@@ -52,8 +52,9 @@ class OutboundQueue:
 
     It keeps the part of `asyncio.Queue`'s interface that Engine.IO uses, with one change
     that matters for speed: `get()` hands back a future (already resolved when a packet is
-    waiting) instead of a coroutine, so Engine.IO's `wait_for(queue.get(), timeout)` starts
-    no task for every wake-up of a connection's writer.
+    waiting) instead of a coroutine, so a polling request's `wait_for(queue.get(), timeout)`
+    starts no task, and a websocket's writer waits on the future alone
+    (`TimerlessPollSocket`).
 
     Past `max_bytes` it overflows once: everything waiting is dropped, a CLOSE packet and
     the end-of-queue marker (None) are queued, and from then on only that marker is taken.
