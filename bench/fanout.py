@@ -8,9 +8,11 @@ against DevRooms, then against the peer, and reads each server's CPU time and pe
 --history-messages stored messages. Prints one table; everything it started is stopped.
 With `--peer socketio` the peer is bare, stock python-socketio under stock Daphne
 (bench/socketio_peer.py): what the libraries DevRooms is built on cost without DevRooms.
+With `--peer floor` it is a bare ASGI app speaking the same subset (bench/daphne_floor.py),
+served as DevRooms is: what Daphne, autobahn and Twisted cost on their own.
 
     .venv/bin/python bench/fanout.py [--rates 200,500,1000] [--clients 200 --rooms 10]
-        [--duration 10] [--repeat 2] [--only devrooms] [--peer node|socketio]
+        [--duration 10] [--repeat 2] [--only devrooms] [--peer node|socketio|floor]
         [--json results.jsonl]
 """
 
@@ -61,7 +63,11 @@ from messaging.local_harperdb import LocalHarperDB, free_port
 from messaging.store import HarperDBMessageStore, Message, MessageIdClock
 
 PEER = BENCH_DIR / "peer.mjs"
-PEER_NAMES = {"node": "Node socket.io", "socketio": "bare python-socketio (stock Daphne)"}
+PEER_NAMES = {
+    "node": "Node socket.io",
+    "socketio": "bare python-socketio (stock Daphne)",
+    "floor": "bare ASGI (Daphne as DevRooms serves it)",
+}
 ASGI_APP = "chatsite.asgi:application"
 
 
@@ -145,20 +151,28 @@ def start_devrooms(folder: Path, harperdb: LocalHarperDB, *, clients: int) -> Se
     return server
 
 
-def start_peer(folder: Path, kind: str = "node") -> Server:
-    """The peer: bench/peer.mjs (Node's socket.io), or with `kind` "socketio" the bare
-    python-socketio of bench/socketio_peer.py under stock Daphne (asyncio's own loop)."""
+def start_peer(folder: Path, kind: str, environment: dict) -> Server:
+    """The peer: bench/peer.mjs (Node's socket.io); with `kind` "socketio" the bare
+    python-socketio of bench/socketio_peer.py under stock Daphne (asyncio's own loop); with
+    "floor" the bare ASGI app of bench/daphne_floor.py, served as DevRooms is, in
+    DevRooms's `environment` (`chatsite.serve` loads the project before Daphne starts)."""
     log_file = folder / "peer.log"
     port = free_port()
+    cwd = PROJECT_DIR
     if kind == "socketio":
         command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
         command.append("socketio_peer:application")
+        cwd = BENCH_DIR
+    elif kind == "floor":
+        command = [*daphne_command(), "-b", "127.0.0.1", "-p", str(port)]
+        command.append("bench.daphne_floor:application")
     else:
         command = [node(), str(PEER), "--port", str(port)]
     with open(log_file, "ab") as log:
         process = subprocess.Popen(
             command,
-            cwd=BENCH_DIR if kind == "socketio" else PROJECT_DIR,
+            cwd=cwd,
+            env=environment if kind == "floor" else None,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -349,7 +363,8 @@ def benchmark(options: argparse.Namespace, folder: Path, harperdb: LocalHarperDB
         say(f"DevRooms ({' '.join(daphne_command()[1:])}) pid {devrooms.pid} on {devrooms.url}")
         peer = None
         if options.only != "devrooms":
-            peer = start_peer(folder, options.peer)
+            environment = devrooms_environment(folder / "devrooms", harperdb, clients=0)
+            peer = start_peer(folder, options.peer, environment)
             servers.append(peer)
             say(f"{PEER_NAMES[options.peer]} peer pid {peer.pid} on {peer.url}")
         run_id = secrets.token_hex(3)
@@ -402,7 +417,8 @@ def parse_arguments() -> argparse.Namespace:
         "--peer",
         choices=sorted(PEER_NAMES),
         default="node",
-        help="the peer: Node's socket.io (peer.mjs) or bare python-socketio (socketio_peer.py)",
+        help="the peer: Node's socket.io (peer.mjs), bare python-socketio (socketio_peer.py) "
+        "or a bare ASGI app (daphne_floor.py)",
     )
     return parser.parse_args()
 
