@@ -9,17 +9,18 @@ against DevRooms, then against the peer, and reads each server's CPU time and pe
 With `--peer socketio` the peer is bare, stock python-socketio under stock Daphne
 (bench/socketio_peer.py): what the libraries DevRooms is built on cost without DevRooms.
 With `--peer floor` it is a bare ASGI app speaking the same subset (bench/daphne_floor.py),
-served as DevRooms is: what Daphne, autobahn and Twisted cost on their own.
+served as DevRooms is: what Daphne, autobahn and Twisted cost on their own. With
+`--checkout DIR` the peer is DevRooms served from another checkout (a git worktree of an
+older commit): before and after, side by side in one run.
 
     .venv/bin/python bench/fanout.py [--rates 200,500,1000] [--clients 200 --rooms 10]
         [--duration 10] [--repeat 2] [--only devrooms] [--peer node|socketio|floor]
-        [--json results.jsonl]
+        [--checkout DIR] [--json results.jsonl]
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import secrets
 import signal
@@ -27,6 +28,7 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -71,10 +73,10 @@ PEER_NAMES = {
 ASGI_APP = "chatsite.asgi:application"
 
 
-def daphne_command() -> list[str]:
+def daphne_command(project: Path = PROJECT_DIR) -> list[str]:
     """How DevRooms is served: `chatsite.serve` (Daphne on uvloop; CHAT_UVLOOP=false keeps
-    asyncio's loop) where the project has it, plain Daphne for commits from before it."""
-    module = "chatsite.serve" if importlib.util.find_spec("chatsite.serve") else "daphne"
+    asyncio's loop) where the checkout has it, plain Daphne for commits from before it."""
+    module = "chatsite.serve" if (project / "chatsite" / "serve.py").exists() else "daphne"
     return [sys.executable, "-m", module]
 
 
@@ -122,15 +124,22 @@ def wait_until_answers(server: Server, *, timeout: float = 30) -> None:
     raise RuntimeError(f"{server.name} did not start:\n{server.log_tail()}")
 
 
-def start_devrooms(folder: Path, harperdb: LocalHarperDB, *, clients: int) -> Server:
+def start_devrooms(
+    folder: Path,
+    harperdb: LocalHarperDB,
+    *,
+    clients: int,
+    project: Path = PROJECT_DIR,
+    name: str = "DevRooms",
+) -> Server:
     """DevRooms under Daphne as harness.devrooms_environment has it (debug off, chat rate
     limit off), with its SQLite database migrated; every client of the generator comes from
-    127.0.0.1."""
+    127.0.0.1. `project`: the checkout to serve, this one unless told."""
     folder.mkdir(parents=True, exist_ok=True)
     environment = devrooms_environment(folder, harperdb, clients=clients)
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-        cwd=PROJECT_DIR,
+        cwd=project,
         env=environment,
         check=True,
     )
@@ -138,15 +147,15 @@ def start_devrooms(folder: Path, harperdb: LocalHarperDB, *, clients: int) -> Se
     log_file = folder / "daphne.log"
     with open(log_file, "ab") as log:
         process = subprocess.Popen(
-            [*daphne_command(), "-b", "127.0.0.1", "-p", str(port), ASGI_APP],
-            cwd=PROJECT_DIR,
+            [*daphne_command(project), "-b", "127.0.0.1", "-p", str(port), ASGI_APP],
+            cwd=project,
             env=environment,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    server = Server("DevRooms", f"http://127.0.0.1:{port}", process, log_file, harperdb.pid())
+    server = Server(name, f"http://127.0.0.1:{port}", process, log_file, harperdb.pid())
     wait_until_answers(server)
     return server
 
@@ -207,8 +216,12 @@ def run_load(
     writer: dict[str, tuple[float, dict[str, float]]] = {}
 
     def read_writer(phase: str) -> None:
-        if server.harperdb_pid is not None and phase in ("sending", "drained"):
+        if server.harperdb_pid is None or phase not in ("sending", "drained"):
+            return
+        try:
             writer[phase] = (time.monotonic(), writer_totals(server.url))
+        except urllib.error.HTTPError:
+            pass  # a checkout from before DevRooms had /metrics (--checkout)
 
     result = generate_against(
         server,
@@ -362,7 +375,18 @@ def benchmark(options: argparse.Namespace, folder: Path, harperdb: LocalHarperDB
         servers.append(devrooms)
         say(f"DevRooms ({' '.join(daphne_command()[1:])}) pid {devrooms.pid} on {devrooms.url}")
         peer = None
-        if options.only != "devrooms":
+        if options.checkout:
+            project = Path(options.checkout).resolve()
+            peer = start_devrooms(
+                folder / "checkout",
+                harperdb,
+                clients=options.clients,
+                project=project,
+                name=f"DevRooms at {project}",
+            )
+            servers.append(peer)
+            say(f"peer: DevRooms served from {project}, pid {peer.pid} on {peer.url}")
+        elif options.only != "devrooms":
             environment = devrooms_environment(folder / "devrooms", harperdb, clients=0)
             peer = start_peer(folder, options.peer, environment)
             servers.append(peer)
@@ -383,8 +407,10 @@ def benchmark(options: argparse.Namespace, folder: Path, harperdb: LocalHarperDB
                 time.sleep(SETTLE_SECONDS)
                 theirs = None
                 if peer is not None:
+                    # Rooms and client_ids of their own: a DevRooms peer (--checkout) stores
+                    # in the same HarperDB, and would take ours for retries of its messages.
                     theirs = run_load(
-                        peer, options, rate=rate, prefix=prefix, duration=options.duration
+                        peer, options, rate=rate, prefix=f"{prefix}-peer", duration=options.duration
                     )
                     record(options, theirs)
                     time.sleep(SETTLE_SECONDS)
@@ -419,6 +445,11 @@ def parse_arguments() -> argparse.Namespace:
         default="node",
         help="the peer: Node's socket.io (peer.mjs), bare python-socketio (socketio_peer.py) "
         "or a bare ASGI app (daphne_floor.py)",
+    )
+    parser.add_argument(
+        "--checkout",
+        help="the peer is DevRooms served from this checkout instead (e.g. a git worktree of "
+        "an older commit): before and after in one run",
     )
     return parser.parse_args()
 
