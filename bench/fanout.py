@@ -392,8 +392,9 @@ def benchmark(options: argparse.Namespace, folder: Path, harperdb: LocalHarperDB
             servers.append(peer)
             say(f"{PEER_NAMES[options.peer]} peer pid {peer.pid} on {peer.url}")
         run_id = secrets.token_hex(3)
-        for server in servers:
-            warm_up(options, partial(run_load, server, options), prefix=f"bench-{run_id}")
+        for number, server in enumerate(servers):
+            run = partial(run_load, server, options)
+            warm_up(options, run, prefix=f"bench-{run_id}-{number}")
         rows: list[tuple[dict, dict | None]] = []
         for repeat in range(options.repeat):
             for rate in options.rates:
