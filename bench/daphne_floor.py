@@ -36,11 +36,14 @@ rooms: dict[str, set] = defaultdict(set)  # room -> the ASGI send of each member
 message_ids = itertools.count(1)
 
 
-def event(name: str, data, ack_id: str = "") -> str:
-    """An Engine.IO message (4) carrying a Socket.IO event (2), or its ack (3)."""
-    kind = "3" if name == "" else "2"
-    body = [data] if name == "" else [name, data]
-    return f"4{kind}{ack_id}{json.dumps(body, separators=(',', ':'))}"
+def event(name: str, data) -> str:
+    """An Engine.IO message (4) carrying a Socket.IO event (2)."""
+    return "42" + json.dumps([name, data], separators=(",", ":"))
+
+
+def ack(ack_id: str, data) -> str:
+    """An Engine.IO message (4) carrying a Socket.IO ack (3) of the event numbered `ack_id`."""
+    return f"43{ack_id}" + json.dumps([data], separators=(",", ":"))
 
 
 class Connection:
@@ -73,7 +76,7 @@ class Connection:
         self.room = str(payload.get("room", ""))
         rooms[self.room].add(self.send)
         await self.text(event("last_100_messages", "[]"))
-        await self.text(event("", {"ok": True, "room": self.room}, ack_id))
+        await self.text(ack(ack_id, {"ok": True, "room": self.room}))
 
     async def post(self, payload: dict, ack_id: str) -> None:
         if self.room is None:
@@ -84,7 +87,7 @@ class Connection:
         packet = {"type": "websocket.send", "text": event("receive_message", message)}
         for send in list(rooms[self.room]):
             await send(packet)
-        await self.text(event("", {"ok": True, "id": message_id}, ack_id))
+        await self.text(ack(ack_id, {"ok": True, "id": message_id}))
 
     def leave(self) -> None:
         if self.room is not None:
