@@ -17,33 +17,44 @@ connect to "/", and these events (as bench/peer.mjs):
                                    acks {ok: true, id}
 
     python -m chatsite.serve -b 127.0.0.1 -p 8100 bench.daphne_floor:application
+
+(in DevRooms's environment: `chatsite.serve` loads the project before Daphne starts).
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import secrets
 import time
 from collections import defaultdict
 
+import orjson
+
 PING_SECONDS = 25
-OPEN = {"upgrades": [], "pingInterval": PING_SECONDS * 1000, "pingTimeout": 20000}
-OPEN["maxPayload"] = 1_000_000
+OPEN = {
+    "upgrades": [],
+    "pingInterval": PING_SECONDS * 1000,
+    "pingTimeout": 20000,
+    "maxPayload": 1_000_000,
+}
 
 rooms: dict[str, set] = defaultdict(set)  # room -> the ASGI send of each member
 message_ids = itertools.count(1)
 
 
+def encoded(value) -> str:
+    return orjson.dumps(value).decode()  # as DevRooms encodes (realtime/json_codec.py)
+
+
 def event(name: str, data) -> str:
     """An Engine.IO message (4) carrying a Socket.IO event (2)."""
-    return "42" + json.dumps([name, data], separators=(",", ":"))
+    return "42" + encoded([name, data])
 
 
 def ack(ack_id: str, data) -> str:
     """An Engine.IO message (4) carrying a Socket.IO ack (3) of the event numbered `ack_id`."""
-    return f"43{ack_id}" + json.dumps([data], separators=(",", ":"))
+    return f"43{ack_id}" + encoded([data])
 
 
 class Connection:
@@ -59,11 +70,11 @@ class Connection:
         if packet == "3":  # pong
             return
         if packet.startswith("40"):
-            await self.text("40" + json.dumps({"sid": secrets.token_urlsafe(12)}))
+            await self.text("40" + encoded({"sid": secrets.token_urlsafe(12)}))
         elif packet.startswith("42"):
             body = packet[2:]
             start = body.index("[")
-            ack_id, (name, *arguments) = body[:start], json.loads(body[start:])
+            ack_id, (name, *arguments) = body[:start], orjson.loads(body[start:])
             payload = arguments[0] if arguments and isinstance(arguments[0], dict) else {}
             if name == "join_room":
                 await self.join(payload, ack_id)
@@ -111,7 +122,7 @@ async def websocket(receive, send) -> None:
             if message["type"] == "websocket.connect":
                 await send({"type": "websocket.accept"})
                 opened = {"sid": secrets.token_urlsafe(12), **OPEN}
-                await connection.text("0" + json.dumps(opened))
+                await connection.text("0" + encoded(opened))
                 pinger = asyncio.ensure_future(pings(send))
             elif message["type"] == "websocket.receive" and message.get("text"):
                 await connection.received(message["text"])
@@ -125,7 +136,7 @@ async def websocket(receive, send) -> None:
 
 async def handshake(send) -> None:
     """The polling handshake only: the benchmark asks it to see the server is up."""
-    body = ("0" + json.dumps({"sid": secrets.token_urlsafe(12), **OPEN})).encode()
+    body = ("0" + encoded({"sid": secrets.token_urlsafe(12), **OPEN})).encode()
     headers = [(b"content-type", b"text/plain; charset=UTF-8")]
     await send({"type": "http.response.start", "status": 200, "headers": headers})
     await send({"type": "http.response.body", "body": body})
