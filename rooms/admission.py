@@ -87,8 +87,8 @@ def ensure_not_banned(ban: RoomBan | None) -> None:
     )
 
 
-Load = Callable[[str, datetime], Room]  # reads or creates the room a join names, or raises
-RoomAndBans = tuple[Room, "list[RoomBan] | None"]
+Load = Callable[[str, datetime], Room]  # the room a join names, made if missing; or raises why not
+RoomAndBans = tuple[Room, list[RoomBan] | None]
 
 
 @dataclass
@@ -232,8 +232,8 @@ def _joined_long_ago(room: Room, now: datetime) -> bool:
 
 def _rooms_and_bans(reads: list[tuple[str, Load]]) -> list[RoomAndBans | Exception]:
     """For each (room name, load): the room and its bans in force (None: more than are
-    kept), or why it cannot be joined. The open rooms are found together; `load` reads or
-    creates the others, or raises; a refusal is that read's alone."""
+    kept), or why it cannot be joined. The open rooms are found together; `load` creates
+    each of the others or raises why not, and a refusal is that read's alone."""
     now = timezone.now()
     keys = {name_key(name) for name, _load in reads}
     open_rooms = {
