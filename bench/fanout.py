@@ -192,6 +192,25 @@ def start_peer(folder: Path, kind: str, environment: dict) -> Server:
     return server
 
 
+def start_chosen_peer(options: argparse.Namespace, folder: Path, harperdb: LocalHarperDB) -> Server:
+    """The peer --checkout or --peer names."""
+    if options.checkout:
+        project = Path(options.checkout).resolve()
+        peer = start_devrooms(
+            folder / "checkout",
+            harperdb,
+            clients=options.clients,
+            project=project,
+            name=f"DevRooms at {project}",
+        )
+        say(f"peer: DevRooms served from {project}, pid {peer.pid} on {peer.url}")
+        return peer
+    environment = devrooms_environment(folder / "peer", harperdb, clients=0)
+    peer = start_peer(folder, options.peer, environment)
+    say(f"{PEER_NAMES[options.peer]} peer pid {peer.pid} on {peer.url}")
+    return peer
+
+
 def generate_against(
     server: Server,
     arguments: list[str],
@@ -375,22 +394,9 @@ def benchmark(options: argparse.Namespace, folder: Path, harperdb: LocalHarperDB
         servers.append(devrooms)
         say(f"DevRooms ({' '.join(daphne_command()[1:])}) pid {devrooms.pid} on {devrooms.url}")
         peer = None
-        if options.checkout:
-            project = Path(options.checkout).resolve()
-            peer = start_devrooms(
-                folder / "checkout",
-                harperdb,
-                clients=options.clients,
-                project=project,
-                name=f"DevRooms at {project}",
-            )
+        if options.only != "devrooms":
+            peer = start_chosen_peer(options, folder, harperdb)
             servers.append(peer)
-            say(f"peer: DevRooms served from {project}, pid {peer.pid} on {peer.url}")
-        elif options.only != "devrooms":
-            environment = devrooms_environment(folder / "devrooms", harperdb, clients=0)
-            peer = start_peer(folder, options.peer, environment)
-            servers.append(peer)
-            say(f"{PEER_NAMES[options.peer]} peer pid {peer.pid} on {peer.url}")
         run_id = secrets.token_hex(3)
         for number, server in enumerate(servers):
             run = partial(run_load, server, options)
