@@ -117,7 +117,6 @@ async def test_a_ban_saved_after_the_room_was_known_refuses_the_next_join():
 async def test_a_ban_in_force_refuses_the_first_join_since_the_room_was_read():
     room = await sync_to_async(load)("React", timezone.now())
     await sync_to_async(RoomBan.objects.create)(room=room, username="Bob")
-    admissions.forget_all()
     assert await refusal() == ErrorCode.BANNED
     assert admissions._rooms["react"].bans[0].username == "Bob"
 
@@ -198,7 +197,6 @@ async def test_a_room_with_more_bans_than_are_kept_is_asked_about_each_join(monk
     room = await admit()
     for name in ("Bob", "Xia", "Yan", "Zoe"):  # Bob's the oldest, past what is kept
         await sync_to_async(RoomBan.objects.create)(room=room, username=name)
-    admissions.forget_all()
     assert await refusal() == ErrorCode.BANNED
     assert (await admit(username="Cem", person_key="session:cem")).pk == room.pk
     assert admissions._rooms["react"].bans is None
